@@ -1,0 +1,620 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kn_config.h"
+#include "node.h"
+#include "reader.h"
+#include "sync.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+static const char usage_text[] =
+    "Usage: kortnod [--data DIR] COMMAND [OPTIONS]\n"
+    "\n"
+    "kortnod keeps a card-issuing office's signed, append-only log of SITHS card orders, stock\n"
+    "and hand-overs, and moves it between offices and the issuer hub.\n"
+    "\n"
+    "Commands:\n"
+    "  init --role hub|office|mobile [--name NAME]\n"
+    "                          create this node's key pair and empty log; prints the node id\n"
+    "  id                      print this node's id (its public key, 64 hex digits)\n"
+    "  log append --type TYPE --body JSON [--dep AUTHOR:SEQ]...\n"
+    "                          sign and append an entry to this node's feed\n"
+    "  log show [--author ID] [--json]\n"
+    "                          list the entries held, feed by feed\n"
+    "  log verify [--every]    re-check every stored entry; exit 1 naming the first bad one\n"
+    "  clock [--json]          the latest seq held of every feed\n"
+    "  export --out FILE [--since CLOCK.json]\n"
+    "                          write the entries that a node with that clock lacks (all without)\n"
+    "  import FILE             verify and store the entries of an exported file\n"
+    "  reader list             the card readers the smart card service (pcscd) has\n"
+    "  demo [--keep]           a hub and two offices exchanging entries in a temporary directory\n"
+    "\n"
+    "Options:\n"
+    "  --data DIR   the node's data directory (default: $KORTNOD_DATA, then\n"
+    "               ~/.local/share/kortnod)\n"
+    "  --help       show this help; --version: the version\n"
+    "\n"
+    "Exit status: 0 success, 1 failure, 2 wrong usage.\n";
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "kortnod: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'kortnod --help'.\n");
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+/* Options of a subcommand: "--name VALUE" pairs and bare flags, nothing positional unless asked. */
+struct opts {
+    int argc;
+    char **argv;
+    int i;
+};
+
+static const char *opt_value(struct opts *o, const char *arg)
+{
+    if (o->i + 1 >= o->argc) {
+        usage_error("option %s needs a value", arg);
+        return NULL;
+    }
+    return o->argv[++o->i];
+}
+
+static char *default_data_dir(void)
+{
+    const char *env = getenv("KORTNOD_DATA");
+    if (env && *env)
+        return kn_xstrdup(env);
+    const char *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    char buf[4096];
+    if (xdg && *xdg)
+        snprintf(buf, sizeof(buf), "%s/kortnod", xdg);
+    else
+        snprintf(buf, sizeof(buf), "%s/.local/share/kortnod", home && *home ? home : ".");
+    return kn_xstrdup(buf);
+}
+
+static int fail_open(const char *dir, int r)
+{
+    if (r == KN_EKEYPERM)
+        fprintf(stderr,
+                "kortnod: %s/%s: %s.\n"
+                "Refusing to start: anyone who can read the key can sign as this node.\n"
+                "Fix it with: chmod 600 %s/%s\n",
+                dir, NODE_KEY_FILE, kn_strerror(r), dir, NODE_KEY_FILE);
+    else if (r == KN_ENOTINIT)
+        fprintf(stderr, "kortnod: %s: %s\n", dir, kn_strerror(r));
+    else
+        fprintf(stderr, "kortnod: cannot open the node in %s: %s\n", dir, kn_strerror(r));
+    return EXIT_FAIL;
+}
+
+static int open_node(const char *dir, struct node **n)
+{
+    int r = node_open(dir, n);
+    return r < 0 ? fail_open(dir, r) : EXIT_OK;
+}
+
+static int cmd_init(const char *dir, struct opts *o)
+{
+    const char *role = NULL, *name = NULL;
+    struct node *n;
+    char hex[STORE_ID_HEX_LEN + 1];
+
+    for (o->i = 1; o->i < o->argc; o->i++) {
+        const char *a = o->argv[o->i];
+        if (!strcmp(a, "--role")) {
+            if (!(role = opt_value(o, a)))
+                return EXIT_USAGE;
+        } else if (!strcmp(a, "--name")) {
+            if (!(name = opt_value(o, a)))
+                return EXIT_USAGE;
+        } else {
+            return usage_error("init: unknown argument '%s'", a);
+        }
+    }
+    if (!role)
+        return usage_error("%s", "init needs --role hub|office|mobile");
+    if (!node_role_valid(role))
+        return usage_error("init: unknown role '%s' (hub, office or mobile)", role);
+    int r = node_init(dir, role, name, &n);
+    if (r == -EEXIST) {
+        fprintf(stderr, "kortnod: %s already holds a node; nothing changed\n", dir);
+        return EXIT_FAIL;
+    }
+    if (r < 0) {
+        fprintf(stderr, "kortnod: cannot create a node in %s: %s\n", dir, kn_strerror(r));
+        return EXIT_FAIL;
+    }
+    store_hex(n->id.pk, STORE_KEY_LEN, hex);
+    printf("%s\n", hex);
+    fprintf(stderr, "kortnod: created %s node%s%s in %s (key in %s/%s, mode 0600)\n", role,
+            name ? " " : "", name ? name : "", dir, dir, NODE_KEY_FILE);
+    node_close(n);
+    return EXIT_OK;
+}
+
+static int cmd_id(const char *dir, struct opts *o)
+{
+    struct node *n;
+    char hex[STORE_ID_HEX_LEN + 1];
+    if (o->argc > 1)
+        return usage_error("id: unknown argument '%s'", o->argv[1]);
+    if (open_node(dir, &n))
+        return EXIT_FAIL;
+    store_hex(n->id.pk, STORE_KEY_LEN, hex);
+    printf("%s\n", hex);
+    node_close(n);
+    return EXIT_OK;
+}
+
+static int parse_dep(const char *s, struct store_entry_id *d, struct node *n)
+{
+    char hex[STORE_ID_HEX_LEN + 1];
+    const char *colon = strchr(s, ':');
+    char *end;
+    if (!colon || colon - s != STORE_ID_HEX_LEN)
+        return KN_EINVAL;
+    memcpy(hex, s, STORE_ID_HEX_LEN);
+    hex[STORE_ID_HEX_LEN] = '\0';
+    if (store_unhex(hex, d->author, STORE_KEY_LEN) < 0)
+        return KN_EINVAL;
+    errno = 0;
+    d->seq = strtoull(colon + 1, &end, 10);
+    if (errno || *end || d->seq == 0)
+        return KN_EINVAL;
+    struct store_entry e;
+    int r = store_get(n->store, d->author, d->seq, &e, NULL, NULL);
+    if (r == 0)
+        memcpy(d->hash, e.hash, STORE_HASH_LEN);
+    return r;
+}
+
+static int cmd_log_append(const char *dir, struct opts *o)
+{
+    const char *type = NULL, *body = NULL;
+    const char *deps_arg[STORE_MAX_DEPS];
+    struct store_entry_id deps[STORE_MAX_DEPS];
+    size_t ndeps = 0;
+    struct node *n = NULL;
+    uint8_t *payload = NULL;
+    size_t len;
+    char err[256];
+    int rc = EXIT_FAIL, r;
+
+    for (o->i = 2; o->i < o->argc; o->i++) {
+        const char *a = o->argv[o->i];
+        if (!strcmp(a, "--type")) {
+            if (!(type = opt_value(o, a)))
+                return EXIT_USAGE;
+        } else if (!strcmp(a, "--body")) {
+            if (!(body = opt_value(o, a)))
+                return EXIT_USAGE;
+        } else if (!strcmp(a, "--dep")) {
+            if (ndeps == STORE_MAX_DEPS)
+                return usage_error("log append: at most 16 --dep%s", "");
+            if (!(deps_arg[ndeps++] = opt_value(o, a)))
+                return EXIT_USAGE;
+        } else {
+            return usage_error("log append: unknown argument '%s'", a);
+        }
+    }
+    if (!type || !body)
+        return usage_error("%s", "log append needs --type TYPE and --body JSON");
+    if (strlen(type) == 0 || strlen(type) > STORE_MAX_TYPE ||
+        strspn(type, "abcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(type))
+        return usage_error("log append: bad --type '%s' (1 to 64 of a-z 0-9 . _ -)", type);
+    if ((r = node_payload_from_json(body, &payload, &len, err, sizeof(err))) < 0) {
+        fprintf(stderr, "kortnod: log append: --body is not acceptable JSON: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (open_node(dir, &n))
+        goto out;
+    for (size_t i = 0; i < ndeps; i++) {
+        if ((r = parse_dep(deps_arg[i], &deps[i], n)) < 0) {
+            fprintf(stderr, "kortnod: log append: --dep %s: %s\n", deps_arg[i],
+                    r == KN_EINVAL ? "want AUTHOR:SEQ (64 hex digits, colon, seq)"
+                                   : "no such entry held here");
+            goto out;
+        }
+    }
+    struct store_draft d = { type, node_now_ms(), deps, ndeps, payload, len };
+    struct store_entry e;
+    if ((r = store_append(n->store, &d, &e)) < 0) {
+        fprintf(stderr, "kortnod: log append: %s", kn_strerror(r));
+        if (r == KN_EDB || r == KN_EIO)
+            fprintf(stderr, " (%s)", store_last_error(n->store));
+        fprintf(stderr, "\n");
+        goto out;
+    }
+    char hash[2 * STORE_HASH_LEN + 1];
+    store_hex(e.hash, STORE_HASH_LEN, hash);
+    printf("appended seq %llu, hash %s\n", (unsigned long long)e.seq, hash);
+    rc = EXIT_OK;
+out:
+    free(payload);
+    node_close(n);
+    return rc;
+}
+
+struct show_ctx {
+    bool json;
+    json_t *arr;
+};
+
+static int show_entry(void *ud, const struct store_entry *e, const uint8_t *payload, size_t len)
+{
+    struct show_ctx *c = ud;
+    json_t *j = node_entry_to_json(e, payload, len);
+    if (c->json) {
+        json_array_append_new(c->arr, j);
+        return 0;
+    }
+    char ts[32];
+    node_format_time(e->timestamp_ms, ts);
+    json_t *body = json_object_get(j, "payload");
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    printf("  %6llu  %s  %-24s %s\n", (unsigned long long)e->seq, ts, e->type,
+           payload ? (text ? text : "(payload not readable)") : "(payload absent)");
+    free(text);
+    json_decref(j);
+    return 0;
+}
+
+static int collect(void *ud, const struct store_feed *f)
+{
+    json_t *a = ud;
+    char hex[STORE_ID_HEX_LEN + 1];
+    store_hex(f->author, STORE_KEY_LEN, hex);
+    json_array_append_new(a, json_pack("{s:s,s:I,s:b}", "author", hex, "seq", (json_int_t)f->seq,
+                                       "forked", f->forked));
+    return 0;
+}
+
+static int cmd_log_show(const char *dir, struct opts *o)
+{
+    struct show_ctx c = { 0 };
+    const char *author_hex = NULL;
+    uint8_t author[STORE_KEY_LEN];
+    struct node *n;
+    int r;
+
+    for (o->i = 2; o->i < o->argc; o->i++) {
+        const char *a = o->argv[o->i];
+        if (!strcmp(a, "--json")) {
+            c.json = true;
+        } else if (!strcmp(a, "--author")) {
+            if (!(author_hex = opt_value(o, a)))
+                return EXIT_USAGE;
+            if (store_unhex(author_hex, author, STORE_KEY_LEN) < 0)
+                return usage_error("log show: --author wants a node id (64 hex digits), not '%s'",
+                                   author_hex);
+        } else {
+            return usage_error("log show: unknown argument '%s'", a);
+        }
+    }
+    if (open_node(dir, &n))
+        return EXIT_FAIL;
+    json_t *feeds = json_array();
+    c.arr = json_array();
+    r = store_clock(n->store, collect, feeds);
+    size_t i;
+    json_t *f;
+    json_array_foreach(feeds, i, f)
+    {
+        const char *hex = json_string_value(json_object_get(f, "author"));
+        uint8_t key[STORE_KEY_LEN];
+        if (r < 0)
+            break;
+        store_unhex(hex, key, STORE_KEY_LEN);
+        if (author_hex && memcmp(key, author, STORE_KEY_LEN) != 0)
+            continue;
+        if (!c.json)
+            printf("feed %s%s%s (%lld entries)%s\n", hex,
+                   memcmp(key, n->id.pk, STORE_KEY_LEN) == 0 ? " (this node" : "",
+                   memcmp(key, n->id.pk, STORE_KEY_LEN) == 0 ? ")" : "",
+                   (long long)json_integer_value(json_object_get(f, "seq")),
+                   json_is_true(json_object_get(f, "forked")) ? " FORKED" : "");
+        r = store_range(n->store, key, 1, 0, show_entry, &c);
+    }
+    if (r == 0 && c.json) {
+        json_dumpf(c.arr, stdout, JSON_INDENT(2));
+        putchar('\n');
+    }
+    json_decref(c.arr);
+    json_decref(feeds);
+    if (r < 0)
+        fprintf(stderr, "kortnod: log show: %s\n", kn_strerror(r));
+    node_close(n);
+    return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+static void verify_problem(void *ud, const uint8_t author[STORE_KEY_LEN], uint64_t seq, int err)
+{
+    char hex[STORE_ID_HEX_LEN + 1];
+    (void)ud;
+    store_hex(author, STORE_KEY_LEN, hex);
+    printf("BAD entry %s:%llu: %s\n", hex, (unsigned long long)seq, kn_strerror(err));
+}
+
+static int cmd_log_verify(const char *dir, struct opts *o)
+{
+    enum store_verify_mode mode = STORE_VERIFY_CHAIN;
+    struct node *n;
+    uint64_t checked = 0;
+
+    for (o->i = 2; o->i < o->argc; o->i++) {
+        if (!strcmp(o->argv[o->i], "--every"))
+            mode = STORE_VERIFY_EVERY;
+        else
+            return usage_error("log verify: unknown argument '%s'", o->argv[o->i]);
+    }
+    if (open_node(dir, &n))
+        return EXIT_FAIL;
+    int r = store_verify_all(n->store, mode, verify_problem, NULL, &checked);
+    if (r < 0) {
+        fprintf(stderr, "kortnod: log verify: cannot read the log: %s (%s)\n", kn_strerror(r),
+                store_last_error(n->store));
+        node_close(n);
+        return EXIT_FAIL;
+    }
+    if (r > 0)
+        printf("log verify: %d feed%s damaged (%llu entries read)\n", r, r == 1 ? "" : "s",
+               (unsigned long long)checked);
+    else
+        printf("log verify: ok, %llu entries checked (%s)\n", (unsigned long long)checked,
+               mode == STORE_VERIFY_EVERY ? "every signature" : "hash chains, tip signatures");
+    node_close(n);
+    return r > 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+static int print_feed(void *ud, const struct store_feed *f)
+{
+    const uint8_t *self = ud;
+    char hex[STORE_ID_HEX_LEN + 1];
+    store_hex(f->author, STORE_KEY_LEN, hex);
+    printf("%s %llu%s%s\n", hex, (unsigned long long)f->seq,
+           memcmp(f->author, self, STORE_KEY_LEN) == 0 ? " (this node)" : "",
+           f->forked ? " FORKED" : "");
+    return 0;
+}
+
+static int cmd_clock(const char *dir, struct opts *o)
+{
+    bool json = false;
+    struct node *n;
+    int r;
+
+    for (o->i = 1; o->i < o->argc; o->i++) {
+        if (!strcmp(o->argv[o->i], "--json"))
+            json = true;
+        else
+            return usage_error("clock: unknown argument '%s'", o->argv[o->i]);
+    }
+    if (open_node(dir, &n))
+        return EXIT_FAIL;
+    if (json) {
+        json_t *c;
+        if ((r = node_clock_json(n, &c)) == 0) {
+            json_dumpf(c, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+            putchar('\n');
+            json_decref(c);
+        }
+    } else {
+        r = store_clock(n->store, print_feed, n->id.pk);
+    }
+    if (r < 0)
+        fprintf(stderr, "kortnod: clock: %s\n", kn_strerror(r));
+    node_close(n);
+    return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+static char *read_text_file(const char *path, int *err)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    *err = 0;
+    if (!f) {
+        *err = -errno;
+        return NULL;
+    }
+    for (;;) {
+        if (cap - len < 4096) {
+            cap = cap ? 2 * cap : 8192;
+            if (cap > (64u << 20)) {
+                *err = KN_ETOOBIG;
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = kn_xrealloc(buf, cap);
+        }
+        size_t got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    buf[len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static int cmd_export(const char *dir, struct opts *o)
+{
+    const char *out = NULL, *since_path = NULL;
+    json_t *since = NULL;
+    struct node *n = NULL;
+    uint64_t count;
+    int rc = EXIT_FAIL, r = 0;
+
+    for (o->i = 1; o->i < o->argc; o->i++) {
+        const char *a = o->argv[o->i];
+        if (!strcmp(a, "--out")) {
+            if (!(out = opt_value(o, a)))
+                return EXIT_USAGE;
+        } else if (!strcmp(a, "--since")) {
+            if (!(since_path = opt_value(o, a)))
+                return EXIT_USAGE;
+        } else {
+            return usage_error("export: unknown argument '%s'", a);
+        }
+    }
+    if (!out)
+        return usage_error("%s", "export needs --out FILE");
+    if (since_path) {
+        char err[256];
+        char *text = read_text_file(since_path, &r);
+        if (!text) {
+            fprintf(stderr, "kortnod: export: cannot read %s: %s\n", since_path, kn_strerror(r));
+            return EXIT_FAIL;
+        }
+        r = node_clock_parse(text, &since, err, sizeof(err));
+        free(text);
+        if (r < 0) {
+            fprintf(stderr, "kortnod: export: %s is not a clock: %s\n", since_path, err);
+            return EXIT_FAIL;
+        }
+    }
+    if (open_node(dir, &n))
+        goto out;
+    if ((r = node_export(n, out, since, &count)) < 0) {
+        fprintf(stderr, "kortnod: export: %s: %s\n", out, kn_strerror(r));
+        goto out;
+    }
+    printf("exported %llu entr%s to %s\n", (unsigned long long)count, count == 1 ? "y" : "ies",
+           out);
+    rc = EXIT_OK;
+out:
+    json_decref(since);
+    node_close(n);
+    return rc;
+}
+
+static int cmd_import(const char *dir, struct opts *o)
+{
+    struct node_import_report rep;
+    struct node *n;
+
+    if (o->argc != 2 || o->argv[1][0] == '-')
+        return usage_error("%s", "import takes one FILE");
+    if (open_node(dir, &n))
+        return EXIT_FAIL;
+    int r = node_import(n, o->argv[1], &rep, stdout, isatty(2) ? stderr : NULL);
+    printf("import %s: %llu records: %zu new, %zu already held, %zu refused, %zu fork proofs\n",
+           o->argv[1], (unsigned long long)rep.records, rep.total.accepted, rep.total.duplicates,
+           rep.total.rejected, rep.total.forks);
+    if (r < 0) {
+        fprintf(stderr, "kortnod: import: %s: %s", o->argv[1], kn_strerror(r));
+        if (r == KN_ETRUNC)
+            fprintf(stderr, " (the file was cut off; the entries before the cut are kept)");
+        fprintf(stderr, "\n");
+    }
+    node_close(n);
+    return r < 0 || rep.total.rejected > 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+static int cmd_reader(struct opts *o)
+{
+    struct reader_list l;
+    if (o->argc != 2 || strcmp(o->argv[1], "list") != 0)
+        return usage_error("%s", "reader takes: list");
+    int r = reader_list_get(&l);
+    if (r < 0) {
+        fprintf(stderr, "kortnod: reader list: %s\n", kn_strerror(r));
+        return EXIT_FAIL;
+    }
+    if (l.count == 0)
+        printf("no card readers\n");
+    for (size_t i = 0; i < l.count; i++)
+        printf("%s\n", l.names[i]);
+    return EXIT_OK;
+}
+
+static int cmd_demo(struct opts *o)
+{
+    bool keep = false;
+    for (o->i = 1; o->i < o->argc; o->i++) {
+        if (!strcmp(o->argv[o->i], "--keep"))
+            keep = true;
+        else
+            return usage_error("demo: unknown argument '%s'", o->argv[o->i]);
+    }
+    return node_demo(stdout, keep) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+int main(int argc, char **argv)
+{
+    char *dir = NULL;
+    int i = 1, rc;
+
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage_text, stdout);
+            free(dir);
+            return EXIT_OK;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("kortnod %s\n", KORTNOD_VERSION);
+            free(dir);
+            return EXIT_OK;
+        } else if (!strcmp(argv[i], "--data") && i + 1 < argc) {
+            free(dir);
+            dir = kn_xstrdup(argv[++i]);
+        } else {
+            free(dir);
+            return usage_error("unknown option '%s'", argv[i]);
+        }
+    }
+    if (i >= argc) {
+        free(dir);
+        fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    if (!dir)
+        dir = default_data_dir();
+
+    struct opts o = { argc - i, argv + i, 0 };
+    const char *cmd = argv[i];
+    const char *sub = o.argc > 1 ? o.argv[1] : "";
+    for (int k = 1; k < o.argc; k++)
+        if (!strcmp(o.argv[k], "--help")) {
+            fputs(usage_text, stdout);
+            free(dir);
+            return EXIT_OK;
+        }
+
+    if (!strcmp(cmd, "init"))
+        rc = cmd_init(dir, &o);
+    else if (!strcmp(cmd, "id"))
+        rc = cmd_id(dir, &o);
+    else if (!strcmp(cmd, "log") && !strcmp(sub, "append"))
+        rc = cmd_log_append(dir, &o);
+    else if (!strcmp(cmd, "log") && !strcmp(sub, "show"))
+        rc = cmd_log_show(dir, &o);
+    else if (!strcmp(cmd, "log") && !strcmp(sub, "verify"))
+        rc = cmd_log_verify(dir, &o);
+    else if (!strcmp(cmd, "log"))
+        rc = usage_error("log takes append, show or verify, not '%s'", sub);
+    else if (!strcmp(cmd, "clock"))
+        rc = cmd_clock(dir, &o);
+    else if (!strcmp(cmd, "export"))
+        rc = cmd_export(dir, &o);
+    else if (!strcmp(cmd, "import"))
+        rc = cmd_import(dir, &o);
+    else if (!strcmp(cmd, "reader"))
+        rc = cmd_reader(&o);
+    else if (!strcmp(cmd, "demo"))
+        rc = cmd_demo(&o);
+    else
+        rc = usage_error("unknown command '%s'", cmd);
+    free(dir);
+    return rc;
+}

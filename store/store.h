@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KN_STORE_H
+#define KN_STORE_H
+
+/*
+ * store - kortnod's signed, append-only log in SQLite.
+ *
+ * A feed per author key (Ed25519). An entry is a signed compact header plus a payload. The header
+ * is the canonical msgpack array
+ *
+ *     [version, author, seq, prev_hash, timestamp_ms, type, deps, payload_len, payload_hash]
+ *
+ * followed by a 64-byte Ed25519 signature over the header bytes; together they are the "signed
+ * header". An entry's hash (its id) is BLAKE2b-256 of the signed header; prev_hash is the hash of
+ * the entry before it in its feed, so one good signature at a feed's tip vouches for the whole
+ * chain below it. The byte layout is documented in docs/log-format.md.
+ *
+ * Memory: allocation failure aborts the process (kn.h); every other failure is a negative code
+ * from kn.h.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kn.h"
+
+#define STORE_VERSION         1
+#define STORE_KEY_LEN         32 /* Ed25519 public key: the author / node id */
+#define STORE_SECRET_LEN      64 /* libsodium Ed25519 secret key (seed and public key) */
+#define STORE_HASH_LEN        32 /* BLAKE2b-256 */
+#define STORE_SIG_LEN         64
+#define STORE_MAX_PAYLOAD     65536
+#define STORE_MAX_DEPS        16
+#define STORE_MAX_TYPE        64
+#define STORE_MAX_HEADER      1600 /* header bytes, signature excluded */
+#define STORE_MAX_SIGNED      (STORE_MAX_HEADER + STORE_SIG_LEN)
+#define STORE_MAX_DEPTH       32 /* nesting of a payload value */
+#define STORE_ID_HEX_LEN      (2 * STORE_KEY_LEN)
+
+/* One causal dependency: the entry (author, seq) whose signed header hashes to hash. */
+struct store_entry_id {
+    uint8_t author[STORE_KEY_LEN];
+    uint64_t seq;
+    uint8_t hash[STORE_HASH_LEN];
+};
+
+/*
+ * A decoded entry header. Filled by store_entry_decode() or store_entry_sign(); owns no heap
+ * memory (init/finish are not needed). signed_header holds the exact bytes that were decoded or
+ * produced: header then signature.
+ */
+struct store_entry {
+    uint64_t version;
+    uint8_t author[STORE_KEY_LEN];
+    uint64_t seq;
+    bool has_prev; /* false only for seq 1, where prev_hash is msgpack nil */
+    uint8_t prev_hash[STORE_HASH_LEN];
+    uint64_t timestamp_ms;
+    char type[STORE_MAX_TYPE + 1];
+    size_t ndeps;
+    struct store_entry_id deps[STORE_MAX_DEPS];
+    uint64_t payload_len;
+    uint8_t payload_hash[STORE_HASH_LEN];
+
+    uint8_t hash[STORE_HASH_LEN]; /* BLAKE2b-256 of signed_header */
+    size_t header_len;            /* bytes of the header; the signature follows it */
+    size_t signed_len;            /* header_len + STORE_SIG_LEN */
+    uint8_t signed_header[STORE_MAX_SIGNED];
+};
+
+/* What an entry says before it is signed; the caller owns every pointer. */
+struct store_draft {
+    const char *type; /* 1..STORE_MAX_TYPE bytes of [a-z0-9._-] */
+    uint64_t timestamp_ms;
+    const struct store_entry_id *deps;
+    size_t ndeps; /* at most STORE_MAX_DEPS */
+    const uint8_t *payload;
+    size_t payload_len; /* at most STORE_MAX_PAYLOAD; payload must be one canonical value */
+};
+
+/* An entry as bytes, the way it travels: a signed header and the payload beside it. */
+struct store_raw {
+    const uint8_t *signed_header;
+    size_t signed_len;
+    const uint8_t *payload; /* NULL when absent */
+    size_t payload_len;
+};
+
+/* ---- Entries: pure functions, no database ---- */
+
+/*
+ * store_entry_decode() - decode and check a signed header: canonical msgpack, known version,
+ * field types and ranges, size limits, nothing trailing after the signature. Does NOT check the
+ * signature (see store_entry_verify_sig) nor anything that needs the feed (seq, prev_hash).
+ * Returns 0, or KN_ETRUNC, KN_ETRAIL, KN_ENONCANON, KN_ETYPE, KN_EMALFORMED, KN_EVERSION,
+ * KN_ETOOBIG, KN_EFIELD. On failure *out is unspecified. Thread-safe.
+ */
+int store_entry_decode(const uint8_t *signed_header, size_t len, struct store_entry *out);
+
+/* store_entry_verify_sig() - 0 when the signature is the author's over the header, else KN_ESIG. */
+int store_entry_verify_sig(const struct store_entry *e);
+
+/*
+ * store_entry_check_payload() - 0 when payload has the length and BLAKE2b-256 the header names and
+ * is one canonical msgpack value (store_payload_check); KN_EPAYLOAD or the check's code otherwise.
+ */
+int store_entry_check_payload(const struct store_entry *e, const uint8_t *payload, size_t len);
+
+/*
+ * store_entry_sign() - build and sign the header for draft as entry seq of the feed of the key
+ * pair sk, linking to prev (NULL for seq 1). Fills *out as store_entry_decode() would.
+ * Returns 0, KN_EINVAL for a draft that breaks a limit (type, deps, payload size), or the code
+ * of store_payload_check for a non-canonical payload. Thread-safe.
+ */
+int store_entry_sign(const struct store_draft *draft, uint64_t seq,
+                     const uint8_t prev[STORE_HASH_LEN], const uint8_t sk[static STORE_SECRET_LEN],
+                     struct store_entry *out);
+
+/*
+ * store_payload_check() - 0 when buf holds exactly one canonical msgpack value: shortest integer
+ * and length forms, no floats or extension types, map keys strings in strictly ascending byte
+ * order, valid UTF-8 strings, nesting at most STORE_MAX_DEPTH. Every count is bounded by the
+ * bytes left, so a hostile length cannot make a decoder allocate. Returns 0 or a KN_E code.
+ */
+int store_payload_check(const uint8_t *buf, size_t len);
+
+/* store_hex() - lower-case hex of n bytes into out, which has room for 2n + 1 chars. */
+void store_hex(const uint8_t *bytes, size_t n, char *out);
+
+/* store_unhex() - parse exactly 2n hex chars into out; 0 or KN_EINVAL. */
+int store_unhex(const char *hex, uint8_t *out, size_t n);
+
+/* ---- Strict msgpack reading (also used by sync/ for its messages) ---- */
+
+/*
+ * A strict, allocation-free msgpack reader for data from other nodes. msgpack-c's unpacker is
+ * not used on untrusted bytes: it accepts non-shortest forms (so it cannot enforce one byte
+ * sequence per value) and allocates what an array's length claims before reading it. Writing is
+ * left to msgpack-c's packer, which always emits the shortest form.
+ */
+struct store_mp {
+    const uint8_t *p;
+    const uint8_t *end;
+};
+
+/*
+ * Each reader consumes one value of its type at m->p and advances past it, or returns a KN_E code
+ * (KN_ETRUNC at the end of the bytes, KN_ETYPE for another type, KN_ENONCANON for a longer form
+ * than needed) and leaves m unspecified. bytes point into the caller's buffer. store_mp_array()
+ * bounds the count by the bytes left.
+ */
+int store_mp_array(struct store_mp *m, uint32_t *count);
+int store_mp_uint(struct store_mp *m, uint64_t *v);
+int store_mp_bin(struct store_mp *m, const uint8_t **bytes, uint32_t *len);
+int store_mp_str(struct store_mp *m, const uint8_t **bytes, uint32_t *len);
+/* 1 and consumes it when the next value is nil, 0 when it is something else, KN_ETRUNC at end. */
+int store_mp_nil(struct store_mp *m);
+/* Skip one value, checking it is canonical (see store_payload_check). */
+int store_mp_skip(struct store_mp *m, int depth);
+
+/* ---- Identity: the node's key pair on disk ---- */
+
+struct store_identity {
+    uint8_t pk[STORE_KEY_LEN];
+    uint8_t *sk; /* STORE_SECRET_LEN bytes in sodium_malloc'd, locked memory */
+};
+
+/*
+ * store_identity_create() - generate a key pair and write it to path with mode 0600 (the file
+ * must not exist). Returns 0, -EEXIST, or a negated errno. On success *id owns a secret key:
+ * release it with store_identity_finish().
+ */
+int store_identity_create(const char *path, struct store_identity *id);
+
+/*
+ * store_identity_load() - read a key file. Refuses (KN_EKEYPERM) a file that group or others
+ * may read or write, KN_EKEYFILE for a malformed one, a negated errno when it cannot be read.
+ * On success release *id with store_identity_finish().
+ */
+int store_identity_load(const char *path, struct store_identity *id);
+
+/* store_identity_finish() - wipe and free the secret key; safe on a zeroed or finished id. */
+void store_identity_finish(struct store_identity *id);
+
+/* ---- The store ---- */
+
+struct store;
+
+enum store_sync_mode {
+    STORE_SYNC_NORMAL, /* WAL, synchronous=NORMAL: survives a killed process */
+    STORE_SYNC_FULL,   /* WAL, synchronous=FULL: also survives a power cut */
+};
+
+/*
+ * store_open() - open (creating when absent) the database at path, in WAL mode, and migrate its
+ * schema to the current version. A database whose PRAGMA user_version is newer than this program
+ * is refused (KN_ESCHEMA). Returns 0 and *out, to be closed with store_close(), or a KN_E code.
+ * A store is used by one thread at a time.
+ */
+int store_open(const char *path, enum store_sync_mode mode, struct store **out);
+
+/* store_close() - close the database; accepts NULL. Forgets (does not free) the identity. */
+void store_close(struct store *s);
+
+/*
+ * store_set_identity() - the key pair store_append() signs with. The store borrows id, which
+ * must outlive it (or the next call).
+ */
+void store_set_identity(struct store *s, const struct store_identity *id);
+
+/* store_meta_set()/store_meta_get() - small settings (role, name). get copies at most size-1
+ * bytes and a NUL into out; KN_ENOTFOUND when unset. */
+int store_meta_set(struct store *s, const char *key, const char *value);
+int store_meta_get(struct store *s, const char *key, char *out, size_t size);
+
+/*
+ * store_tx_begin()/store_tx_commit()/store_tx_rollback() - group several appends into one
+ * transaction (store_append opens its own when none is open). Not nestable.
+ */
+int store_tx_begin(struct store *s);
+int store_tx_commit(struct store *s);
+int store_tx_rollback(struct store *s);
+
+/*
+ * store_append() - sign draft as the next entry of our own feed and store it: seq and prev_hash
+ * are taken from the feed's tip inside one transaction. Refuses with KN_EFORKED when our feed is
+ * marked forked, KN_EINVAL without an identity. On success fills *out (may be NULL).
+ */
+int store_append(struct store *s, const struct store_draft *draft, struct store_entry *out);
+
+/* Why store_ingest() refused an entry; index is its position in the batch. */
+typedef void (*store_reject_cb)(void *ud, size_t index, const struct store_entry *e, int err);
+
+struct store_ingest_result {
+    size_t accepted;   /* new entries stored */
+    size_t duplicates; /* already held, byte for byte */
+    size_t rejected;   /* refused: reported through the callback */
+    size_t forks;      /* fork proofs recorded */
+};
+
+/*
+ * store_ingest() - verify and store a batch of foreign entries in one transaction. Entries may
+ * come in any order and from many feeds; they are taken per feed in seq order. A contiguous run
+ * of a feed is checked with hash links and only its last signature (fast chain verification),
+ * falling back to every signature when that fails, so the verdict equals checking each one. A bad
+ * entry is refused with everything after it in its feed; the rest of the batch is kept. An entry
+ * with a seq we hold under another hash and a good signature is stored as a fork proof and the
+ * feed is marked forked (nothing later of it is stored). reject_cb (may be NULL) hears of each
+ * refused entry (e is NULL when it could not be decoded). Returns 0 (even when entries were
+ * refused) with *res filled, or a KN_EDB-class code when the transaction failed (nothing stored).
+ */
+int store_ingest(struct store *s, const struct store_raw *batch, size_t n,
+                 struct store_ingest_result *res, store_reject_cb reject_cb, void *ud);
+
+/*
+ * store_get() - the entry (author, seq). payload_cb (may be NULL) receives the payload bytes,
+ * valid only during the call (len 0 and buf NULL when the payload is absent). Returns 0 or
+ * KN_ENOTFOUND.
+ */
+typedef void (*store_payload_cb)(void *ud, const uint8_t *buf, size_t len);
+int store_get(struct store *s, const uint8_t author[static STORE_KEY_LEN], uint64_t seq,
+              struct store_entry *out, store_payload_cb payload_cb, void *ud);
+
+/*
+ * store_range() - call cb for each entry of author's feed with from <= seq <= to (to 0: to the
+ * tip), in seq order. e and payload are valid during the call only. cb returns 0 to go on, or a
+ * nonzero value that stops the walk and is returned.
+ */
+typedef int (*store_entry_cb)(void *ud, const struct store_entry *e, const uint8_t *payload,
+                              size_t payload_len);
+int store_range(struct store *s, const uint8_t author[static STORE_KEY_LEN], uint64_t from,
+                uint64_t to, store_entry_cb cb, void *ud);
+
+/* One feed as the clock sees it. */
+struct store_feed {
+    uint8_t author[STORE_KEY_LEN];
+    uint64_t seq; /* latest seq held, 0 when none */
+    uint8_t tip_hash[STORE_HASH_LEN];
+    bool forked;
+};
+
+/*
+ * store_clock() - call cb for every feed held, ordered by author bytes. cb returns 0 to go on.
+ * Returns 0, cb's nonzero value, or a KN_E code.
+ */
+typedef int (*store_feed_cb)(void *ud, const struct store_feed *f);
+int store_clock(struct store *s, store_feed_cb cb, void *ud);
+
+/* store_feed_get() - one feed's state; seq 0 when nothing of it is held. */
+int store_feed_get(struct store *s, const uint8_t author[static STORE_KEY_LEN],
+                   struct store_feed *out);
+
+/* A problem store_verify_all() found; author/seq name the first bad entry of a feed. */
+typedef void (*store_problem_cb)(void *ud, const uint8_t author[STORE_KEY_LEN], uint64_t seq,
+                                 int err);
+
+enum store_verify_mode {
+    STORE_VERIFY_CHAIN, /* hash links, payload hashes, one signature per feed (and on breaks) */
+    STORE_VERIFY_EVERY, /* a signature check for every entry */
+};
+
+/*
+ * store_verify_all() - re-check every stored entry from its bytes: canonical decoding, the key
+ * columns against the header, seq without gaps, hash links, payload hashes and signatures. Names
+ * the first bad entry of each broken feed through cb. Returns the number of broken feeds (0: all
+ * good) or a negative KN_E code when the database could not be read. *checked (may be NULL)
+ * receives the number of entries examined.
+ */
+int store_verify_all(struct store *s, enum store_verify_mode mode, store_problem_cb cb, void *ud,
+                     uint64_t *checked);
+
+/* A recorded fork proof. */
+struct store_fork {
+    uint8_t author[STORE_KEY_LEN];
+    uint64_t seq;
+};
+typedef int (*store_fork_cb)(void *ud, const struct store_fork *f);
+int store_forks(struct store *s, store_fork_cb cb, void *ud);
+
+/* store_count() - number of entries held. */
+int store_count(struct store *s, uint64_t *out);
+
+/*
+ * store_last_error() - SQLite's message for the last failed database call, for the user.
+ * Valid until the next call on s; never NULL.
+ */
+const char *store_last_error(struct store *s);
+
+#endif
