@@ -18,7 +18,7 @@ const char *kn_strerror(int err)
     default:
         break;
     }
-    if (err < 0 && err > KN_ERROR_BASE_)
+    if (err < 0 && err > -1000)
         return strerror(-err);
     return "unknown error";
 }

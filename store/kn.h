@@ -59,7 +59,7 @@
 
 enum kn_error {
     KN_EAGAIN = -EAGAIN,
-    KN_ERROR_BASE_ = -1000,
+    KN_ERROR_BASE_ = -2000, /* codes count up from here; negated errno values stay above -1000 */
 #define KN_ERROR_ENUM_(name, msg) KN_E##name,
     KN_ERRORS(KN_ERROR_ENUM_)
 #undef KN_ERROR_ENUM_

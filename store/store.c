@@ -832,7 +832,7 @@ static int verify_row(struct verify *v, sqlite3_stmt *st)
     if (!payload)
         return problem(v, seq, KN_ENOPAYLOAD);
     if ((r = store_entry_check_payload(v->cur, payload, plen)) < 0)
-        return problem(v, seq, r);
+        return problem(v, seq, store_entry_verify_sig(v->cur) != 0 ? KN_ESIG : r);
     if (v->mode == STORE_VERIFY_EVERY && store_entry_verify_sig(v->cur) != 0)
         return problem(v, seq, KN_ESIG);
     struct store_entry *t = v->prev;
