@@ -60,7 +60,8 @@ static int carry(FILE *out, const char *tmp, struct demo_node *from, struct demo
         return r;
     if ((r = node_import(to->n, file, &rep, out, NULL)) < 0)
         return r;
-    fprintf(out, "  %-9s -> %-9s %llu entries in the file: %zu new, %zu already held, %zu "
+    fprintf(out,
+            "  %-9s -> %-9s %llu entries in the file: %zu new, %zu already held, %zu "
             "refused\n",
             from->label, to->label, (unsigned long long)count, rep.total.accepted,
             rep.total.duplicates, rep.total.rejected);
@@ -86,8 +87,9 @@ static int print_feed(void *ud, const struct store_feed *f)
     struct print_ctx *c = ud;
     char id[9];
     node_short_id(f->author, id);
-    fprintf(c->out, "      feed %s… (%s)  seq %llu%s\n", id, label_of(c->nodes, c->count, f->author),
-            (unsigned long long)f->seq, f->forked ? "  FORKED" : "");
+    fprintf(c->out, "      feed %s… (%s)  seq %llu%s\n", id,
+            label_of(c->nodes, c->count, f->author), (unsigned long long)f->seq,
+            f->forked ? "  FORKED" : "");
     return 0;
 }
 
@@ -195,8 +197,9 @@ int node_demo(FILE *out, bool keep)
         else if (strcmp(text, first_clock) != 0)
             same = false;
         fprintf(out, "      clock (as `kortnod clock --json` writes it): %zu bytes, %s\n",
-                strlen(text), i == 0 || strcmp(text, first_clock) == 0 ? "same as the hub's"
-                                                                       : "DIFFERS from the hub's");
+                strlen(text),
+                i == 0 || strcmp(text, first_clock) == 0 ? "same as the hub's"
+                                                         : "DIFFERS from the hub's");
         if (i > 0)
             free(text);
         int bad = store_verify_all(nodes[i].n->store, STORE_VERIFY_EVERY, NULL, NULL, &checked);
@@ -206,7 +209,8 @@ int node_demo(FILE *out, bool keep)
             r = bad < 0 ? bad : KN_ESIG;
             goto out;
         }
-        fprintf(out, "      verification passed: %llu of %llu entries, every signature and "
+        fprintf(out,
+                "      verification passed: %llu of %llu entries, every signature and "
                 "hash link good\n",
                 (unsigned long long)checked, (unsigned long long)total);
     }

@@ -47,8 +47,7 @@ static int pack_value(struct pack_ctx *c, json_t *v, int depth)
         size_t i;
         json_t *x;
         msgpack_pack_array(&c->pk, json_array_size(v));
-        json_array_foreach(v, i, x)
-        {
+        json_array_foreach (v, i, x) {
             int r = pack_value(c, x, depth + 1);
             if (r < 0)
                 return r;
@@ -62,8 +61,7 @@ static int pack_value(struct pack_ctx *c, json_t *v, int depth)
         const char *k;
         json_t *x;
         int r = 0;
-        json_object_foreach(v, k, x)
-        {
+        json_object_foreach (v, k, x) {
             keys[i++] = k;
         }
         qsort(keys, n, sizeof(*keys), key_cmp);
@@ -79,8 +77,7 @@ static int pack_value(struct pack_ctx *c, json_t *v, int depth)
     return KN_EJSON;
 }
 
-int node_payload_from_json(const char *json, uint8_t **out, size_t *len, char *err,
-                           size_t errsize)
+int node_payload_from_json(const char *json, uint8_t **out, size_t *len, char *err, size_t errsize)
 {
     struct pack_ctx c = { .err = err, .errsize = errsize };
     json_error_t jerr;
@@ -142,8 +139,8 @@ static json_t *object_to_json(const msgpack_object *o)
     case MSGPACK_OBJECT_STR:
         return json_stringn(o->via.str.ptr, o->via.str.size);
     case MSGPACK_OBJECT_BIN:
-        return json_pack("{s:o}", "$bin", hex_json((const uint8_t *)o->via.bin.ptr,
-                                                   o->via.bin.size));
+        return json_pack("{s:o}", "$bin",
+                         hex_json((const uint8_t *)o->via.bin.ptr, o->via.bin.size));
     case MSGPACK_OBJECT_ARRAY: {
         json_t *a = json_array();
         for (uint32_t i = 0; i < o->via.array.size; i++)
@@ -244,12 +241,13 @@ int node_clock_parse(const char *text, json_t **out, char *err, size_t errsize)
         json_decref(v);
         return KN_EJSON;
     }
-    json_object_foreach(v, k, x)
-    {
+    json_object_foreach (v, k, x) {
         if (store_unhex(k, key, STORE_KEY_LEN) < 0 || !json_is_integer(x) ||
             json_integer_value(x) < 0) {
-            snprintf(err, errsize, "bad clock item \"%.80s\": want a 64-hex-digit node id and a "
-                     "non-negative integer seq", k);
+            snprintf(err, errsize,
+                     "bad clock item \"%.80s\": want a 64-hex-digit node id and a "
+                     "non-negative integer seq",
+                     k);
             json_decref(v);
             return KN_EJSON;
         }

@@ -308,8 +308,7 @@ static int cmd_log_show(const char *dir, struct opts *o)
     r = store_clock(n->store, collect, feeds);
     size_t i;
     json_t *f;
-    json_array_foreach(feeds, i, f)
-    {
+    json_array_foreach (feeds, i, f) {
         const char *hex = json_string_value(json_object_get(f, "author"));
         uint8_t key[STORE_KEY_LEN];
         if (r < 0)

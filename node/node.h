@@ -57,8 +57,7 @@ void node_close(struct node *n);
  * On success *out (free()) holds *len bytes. On failure returns KN_EJSON or KN_ETOOBIG and writes
  * a message for the user to err (size errsize).
  */
-int node_payload_from_json(const char *json, uint8_t **out, size_t *len, char *err,
-                           size_t errsize);
+int node_payload_from_json(const char *json, uint8_t **out, size_t *len, char *err, size_t errsize);
 
 /*
  * node_payload_to_json() - the JSON value of a canonical msgpack payload (bin becomes

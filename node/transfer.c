@@ -32,8 +32,7 @@ struct export_ctx {
     uint64_t count;
 };
 
-static int export_entry(void *ud, const struct store_entry *e, const uint8_t *payload,
-                        size_t len)
+static int export_entry(void *ud, const struct store_entry *e, const uint8_t *payload, size_t len)
 {
     struct export_ctx *x = ud;
     struct store_raw raw = { e->signed_header, e->signed_len, payload, len };
@@ -144,8 +143,8 @@ static void import_reject(void *ud, size_t index, const struct store_entry *e, i
                 (unsigned long long)(c->base + index + 1), id, (unsigned long long)e->seq,
                 kn_strerror(err));
     } else {
-        fprintf(c->msgs, "  refused record %llu: %s\n",
-                (unsigned long long)(c->base + index + 1), kn_strerror(err));
+        fprintf(c->msgs, "  refused record %llu: %s\n", (unsigned long long)(c->base + index + 1),
+                kn_strerror(err));
     }
 }
 

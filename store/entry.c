@@ -30,8 +30,7 @@ static int type_valid(const uint8_t *s, size_t n)
         return 0;
     for (size_t i = 0; i < n; i++) {
         uint8_t c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
             return 0;
     }
     return 1;

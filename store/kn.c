@@ -10,8 +10,8 @@ const char *kn_strerror(int err)
     switch (err) {
     case 0:
         return "success";
-#define KN_ERROR_MSG_(name, msg)                                                                 \
-    case KN_E##name:                                                                             \
+#define KN_ERROR_MSG_(name, msg) \
+    case KN_E##name:             \
         return msg;
         KN_ERRORS(KN_ERROR_MSG_)
 #undef KN_ERROR_MSG_
@@ -28,8 +28,8 @@ const char *kn_errname(int err)
     switch (err) {
     case 0:
         return "OK";
-#define KN_ERROR_NAME_(name, msg)                                                                \
-    case KN_E##name:                                                                             \
+#define KN_ERROR_NAME_(name, msg) \
+    case KN_E##name:              \
         return "KN_E" #name;
         KN_ERRORS(KN_ERROR_NAME_)
 #undef KN_ERROR_NAME_

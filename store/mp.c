@@ -279,7 +279,8 @@ int store_mp_skip(struct store_mp *m, int depth)
         for (uint32_t i = 0; i < len; i++) {
             uint32_t klen;
             /* Keys are strings, strictly ascending: one order, no repeats. */
-            if (need(m, 1) == 0 && !((m->p[0] & 0xe0) == 0xa0 || (m->p[0] >= 0xd9 && m->p[0] <= 0xdb)))
+            if (need(m, 1) == 0 &&
+                !((m->p[0] & 0xe0) == 0xa0 || (m->p[0] >= 0xd9 && m->p[0] <= 0xdb)))
                 return KN_ETYPE;
             const uint8_t *key = m->p;
             r = store_mp_skip(m, depth + 1);

@@ -599,8 +599,7 @@ static int ingest_tx(struct store *s, void *arg)
     while (from < in->n && r == 0) {
         size_t to = from + 1;
         const uint8_t *author = in->order[from]->e.author;
-        while (to < in->n &&
-               memcmp(in->order[to]->e.author, author, STORE_KEY_LEN) == 0)
+        while (to < in->n && memcmp(in->order[to]->e.author, author, STORE_KEY_LEN) == 0)
             to++;
         r = ingest_feed(s, in, from, to);
         from = to;

@@ -25,18 +25,18 @@
 
 #include "kn.h"
 
-#define STORE_VERSION         1
-#define STORE_KEY_LEN         32 /* Ed25519 public key: the author / node id */
-#define STORE_SECRET_LEN      64 /* libsodium Ed25519 secret key (seed and public key) */
-#define STORE_HASH_LEN        32 /* BLAKE2b-256 */
-#define STORE_SIG_LEN         64
-#define STORE_MAX_PAYLOAD     65536
-#define STORE_MAX_DEPS        16
-#define STORE_MAX_TYPE        64
-#define STORE_MAX_HEADER      1600 /* header bytes, signature excluded */
-#define STORE_MAX_SIGNED      (STORE_MAX_HEADER + STORE_SIG_LEN)
-#define STORE_MAX_DEPTH       32 /* nesting of a payload value */
-#define STORE_ID_HEX_LEN      (2 * STORE_KEY_LEN)
+#define STORE_VERSION     1
+#define STORE_KEY_LEN     32 /* Ed25519 public key: the author / node id */
+#define STORE_SECRET_LEN  64 /* libsodium Ed25519 secret key (seed and public key) */
+#define STORE_HASH_LEN    32 /* BLAKE2b-256 */
+#define STORE_SIG_LEN     64
+#define STORE_MAX_PAYLOAD 65536
+#define STORE_MAX_DEPS    16
+#define STORE_MAX_TYPE    64
+#define STORE_MAX_HEADER  1600 /* header bytes, signature excluded */
+#define STORE_MAX_SIGNED  (STORE_MAX_HEADER + STORE_SIG_LEN)
+#define STORE_MAX_DEPTH   32 /* nesting of a payload value */
+#define STORE_ID_HEX_LEN  (2 * STORE_KEY_LEN)
 
 /* One causal dependency: the entry (author, seq) whose signed header hashes to hash. */
 struct store_entry_id {

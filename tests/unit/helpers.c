@@ -50,9 +50,8 @@ void th_feed_make(struct th_feed *f, uint8_t seed_byte, size_t n)
         f->plen[i] = th_payload(i + 1, f->payload[i]);
         struct store_draft d = { "test.entry", 1700000000000ull + i, NULL, 0, f->payload[i],
                                  f->plen[i] };
-        assert_int_equal(store_entry_sign(&d, i + 1, i ? f->e[i - 1].hash : NULL, f->id.sk,
-                                          &f->e[i]),
-                         0);
+        assert_int_equal(
+            store_entry_sign(&d, i + 1, i ? f->e[i - 1].hash : NULL, f->id.sk, &f->e[i]), 0);
     }
 }
 
@@ -66,8 +65,7 @@ void th_feed_free(struct th_feed *f)
 
 struct store_raw th_raw(const struct th_feed *f, size_t i)
 {
-    struct store_raw r = { f->e[i].signed_header, f->e[i].signed_len, f->payload[i],
-                           f->plen[i] };
+    struct store_raw r = { f->e[i].signed_header, f->e[i].signed_len, f->payload[i], f->plen[i] };
     return r;
 }
 

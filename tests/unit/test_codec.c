@@ -101,13 +101,13 @@ static void test_round_trip(void **state)
     assert_int_equal(store_entry_check_payload(&d, payload, plen), 0);
 
     /* Widths at every msgpack boundary of seq and timestamp still round-trip canonically. */
-    static const uint64_t values[] = { 1, 127, 128, 255, 256, 65535, 65536, 4294967295ull,
-                                       4294967296ull, INT64_MAX };
+    static const uint64_t values[] = { 1,     127,   128,           255,           256,
+                                       65535, 65536, 4294967295ull, 4294967296ull, INT64_MAX };
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
         struct store_draft dr = { "t", values[i], NULL, 0, payload, plen };
-        assert_int_equal(store_entry_sign(&dr, values[i], values[i] > 1 ? feed.e[0].hash : NULL,
-                                          feed.id.sk, &e),
-                         0);
+        assert_int_equal(
+            store_entry_sign(&dr, values[i], values[i] > 1 ? feed.e[0].hash : NULL, feed.id.sk, &e),
+            0);
         assert_int_equal(e.seq, values[i]);
         assert_int_equal(e.timestamp_ms, values[i]);
     }
@@ -349,8 +349,7 @@ static void test_payload_canonical(void **state)
         size_t n = unhex_any(cases[i].hex, buf);
         int r = store_payload_check(buf, n);
         if (r != cases[i].err)
-            fail_msg("%s: got %s, want %s", cases[i].what, kn_errname(r),
-                     kn_errname(cases[i].err));
+            fail_msg("%s: got %s, want %s", cases[i].what, kn_errname(r), kn_errname(cases[i].err));
     }
     /* nesting: 32 levels pass, 33 do not */
     uint8_t deep[40];
@@ -393,13 +392,13 @@ static void test_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_layout),         cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_truncated),      cmocka_unit_test(test_trailing),
-        cmocka_unit_test(test_non_shortest),   cmocka_unit_test(test_wrong_types),
-        cmocka_unit_test(test_version),        cmocka_unit_test(test_fields),
-        cmocka_unit_test(test_too_big),        cmocka_unit_test(test_signature),
-        cmocka_unit_test(test_payload_hash),   cmocka_unit_test(test_payload_canonical),
-        cmocka_unit_test(test_draft_limits),   cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_layout),       cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_truncated),    cmocka_unit_test(test_trailing),
+        cmocka_unit_test(test_non_shortest), cmocka_unit_test(test_wrong_types),
+        cmocka_unit_test(test_version),      cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_too_big),      cmocka_unit_test(test_signature),
+        cmocka_unit_test(test_payload_hash), cmocka_unit_test(test_payload_canonical),
+        cmocka_unit_test(test_draft_limits), cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests_name("codec", tests, setup, teardown);
 }

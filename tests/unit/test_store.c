@@ -520,8 +520,8 @@ static void tamper_case(const char *sql, uint64_t want_seq, int want_err)
     assert_int_equal(store_open(path, STORE_SYNC_NORMAL, &s), 0);
     for (int mode = 0; mode < 2; mode++) {
         struct problems p = { 0 };
-        int r = store_verify_all(s, mode ? STORE_VERIFY_EVERY : STORE_VERIFY_CHAIN, on_problem,
-                                 &p, NULL);
+        int r = store_verify_all(s, mode ? STORE_VERIFY_EVERY : STORE_VERIFY_CHAIN, on_problem, &p,
+                                 NULL);
         assert_int_equal(r, 1);
         assert_int_equal(p.n, 1);
         if (p.seq[0] != want_seq || (want_err && p.err[0] != want_err))

@@ -60,11 +60,13 @@ static void make(struct store_identity *id, struct store_entry out[NENTRIES],
             dep.seq = d->seq;
             memcpy(dep.hash, d->hash, STORE_HASH_LEN);
         }
-        struct store_draft draft = { entries[i].type, entries[i].timestamp_ms, &dep,
-                                     entries[i].dep ? 1u : 0u, payloads[i], plen[i] };
-        assert_int_equal(store_entry_sign(&draft, (uint64_t)i + 1, i ? out[i - 1].hash : NULL,
-                                          id->sk, &out[i]),
-                         0);
+        struct store_draft draft = {
+            entries[i].type, entries[i].timestamp_ms, &dep, entries[i].dep ? 1u : 0u, payloads[i],
+            plen[i]
+        };
+        assert_int_equal(
+            store_entry_sign(&draft, (uint64_t)i + 1, i ? out[i - 1].hash : NULL, id->sk, &out[i]),
+            0);
     }
 }
 
