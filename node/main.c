@@ -564,8 +564,10 @@ int main(int argc, char **argv)
             printf("kortnod %s\n", KORTNOD_VERSION);
             free(dir);
             return EXIT_OK;
-        } else if (!strcmp(argv[i], "--data") && i + 1 < argc) {
+        } else if (!strcmp(argv[i], "--data")) {
             free(dir);
+            if (i + 1 >= argc || argv[i + 1][0] == '\0')
+                return usage_error("option --data needs a directory");
             dir = kn_xstrdup(argv[++i]);
         } else {
             free(dir);
