@@ -227,20 +227,24 @@ int node_clock_parse(const char *text, json_t **out, char *err, size_t errsize)
 {
     json_error_t jerr;
     json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *clock = NULL;
     const char *k;
     json_t *x;
     uint8_t key[STORE_KEY_LEN];
+    char hex[STORE_ID_HEX_LEN + 1];
+    int r = KN_EJSON;
 
     *out = NULL;
     if (!v) {
         snprintf(err, errsize, "%s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
-        return KN_EJSON;
+        goto out;
     }
     if (!json_is_object(v)) {
         snprintf(err, errsize, "a clock is a JSON object {\"<node id>\": seq, ...}");
-        json_decref(v);
-        return KN_EJSON;
+        goto out;
     }
+    /* Node ids are looked up in their lower-case form, whatever case the file used. */
+    clock = json_object();
     json_object_foreach (v, k, x) {
         if (store_unhex(k, key, STORE_KEY_LEN) < 0 || !json_is_integer(x) ||
             json_integer_value(x) < 0) {
@@ -248,10 +252,20 @@ int node_clock_parse(const char *text, json_t **out, char *err, size_t errsize)
                      "bad clock item \"%.80s\": want a 64-hex-digit node id and a "
                      "non-negative integer seq",
                      k);
-            json_decref(v);
-            return KN_EJSON;
+            goto out;
         }
+        store_hex(key, STORE_KEY_LEN, hex);
+        if (json_object_get(clock, hex)) {
+            snprintf(err, errsize, "node id %.80s appears twice", hex);
+            goto out;
+        }
+        json_object_set(clock, hex, x);
     }
-    *out = v;
-    return 0;
+    *out = clock;
+    clock = NULL;
+    r = 0;
+out:
+    json_decref(v);
+    json_decref(clock);
+    return r;
 }

@@ -156,7 +156,8 @@ static int cmd_id(const char *dir, struct opts *o)
     return EXIT_OK;
 }
 
-static int parse_dep(const char *s, struct store_entry_id *d, struct node *n)
+/* AUTHOR:SEQ into d->author and d->seq; the hash is looked up once the node is open. */
+static int parse_dep(const char *s, struct store_entry_id *d)
 {
     char hex[STORE_ID_HEX_LEN + 1];
     const char *colon = strchr(s, ':');
@@ -169,13 +170,9 @@ static int parse_dep(const char *s, struct store_entry_id *d, struct node *n)
         return KN_EINVAL;
     errno = 0;
     d->seq = strtoull(colon + 1, &end, 10);
-    if (errno || *end || d->seq == 0)
+    if (errno || *end || d->seq == 0 || colon[1] < '0' || colon[1] > '9')
         return KN_EINVAL;
-    struct store_entry e;
-    int r = store_get(n->store, d->author, d->seq, &e, NULL, NULL);
-    if (r == 0)
-        memcpy(d->hash, e.hash, STORE_HASH_LEN);
-    return r;
+    return 0;
 }
 
 static int cmd_log_append(const char *dir, struct opts *o)
@@ -212,6 +209,11 @@ static int cmd_log_append(const char *dir, struct opts *o)
     if (strlen(type) == 0 || strlen(type) > STORE_MAX_TYPE ||
         strspn(type, "abcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(type))
         return usage_error("log append: bad --type '%s' (1 to 64 of a-z 0-9 . _ -)", type);
+    for (size_t i = 0; i < ndeps; i++)
+        if (parse_dep(deps_arg[i], &deps[i]) < 0)
+            return usage_error("log append: --dep %s: want AUTHOR:SEQ (a node id of 64 hex "
+                               "digits, a colon, a seq from 1)",
+                               deps_arg[i]);
     if ((r = node_payload_from_json(body, &payload, &len, err, sizeof(err))) < 0) {
         fprintf(stderr, "kortnod: log append: --body is not acceptable JSON: %s\n", err);
         return EXIT_USAGE;
@@ -219,12 +221,13 @@ static int cmd_log_append(const char *dir, struct opts *o)
     if (open_node(dir, &n))
         goto out;
     for (size_t i = 0; i < ndeps; i++) {
-        if ((r = parse_dep(deps_arg[i], &deps[i], n)) < 0) {
+        struct store_entry dep;
+        if ((r = store_get(n->store, deps[i].author, deps[i].seq, &dep, NULL, NULL)) < 0) {
             fprintf(stderr, "kortnod: log append: --dep %s: %s\n", deps_arg[i],
-                    r == KN_EINVAL ? "want AUTHOR:SEQ (64 hex digits, colon, seq)"
-                                   : "no such entry held here");
+                    r == KN_ENOTFOUND ? "no such entry held here" : kn_strerror(r));
             goto out;
         }
+        memcpy(deps[i].hash, dep.hash, STORE_HASH_LEN);
     }
     struct store_draft d = { type, node_now_ms(), deps, ndeps, payload, len };
     struct store_entry e;

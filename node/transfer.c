@@ -220,7 +220,8 @@ int node_import(struct node *n, const char *path, struct node_import_report *rep
     }
     if (progress && total > 8 * IMPORT_CHUNK)
         fputc('\n', progress);
-    r = sync_bundle_reader_end(&rd);
+    /* An empty file was never a bundle; a non-empty one without its trailer was cut off. */
+    r = done == 0 ? KN_EFORMAT : sync_bundle_reader_end(&rd);
 out:
     if (fd >= 0)
         close(fd);

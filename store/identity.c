@@ -35,9 +35,10 @@ int store_identity_create(const char *path, struct store_identity *id)
         r = -errno;
         goto out;
     }
+    errno = 0;
     if (fchmod(fd, 0600) < 0 || write(fd, id->sk, STORE_SECRET_LEN) != STORE_SECRET_LEN ||
         fsync(fd) < 0) {
-        r = errno ? -errno : KN_EIO;
+        r = errno ? -errno : KN_EIO; /* a short write sets no errno */
         unlink(path);
         goto out;
     }
