@@ -20,7 +20,7 @@ static int key_cmp(const void *a, const void *b)
 
 static int pack_value(struct pack_ctx *c, json_t *v, int depth)
 {
-    if (depth > STORE_MAX_DEPTH) {
+    if ((json_is_array(v) || json_is_object(v)) && depth >= STORE_MAX_DEPTH) {
         snprintf(c->err, c->errsize, "nested deeper than %d levels", STORE_MAX_DEPTH);
         return KN_EJSON;
     }

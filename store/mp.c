@@ -231,8 +231,6 @@ static int key_cmp(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t b
 
 int store_mp_skip(struct store_mp *m, int depth)
 {
-    if (depth > STORE_MAX_DEPTH)
-        return KN_EDEPTH;
     int r = need(m, 1);
     if (r < 0)
         return r;
@@ -257,6 +255,11 @@ int store_mp_skip(struct store_mp *m, int depth)
     }
     if (b >= 0xc4 && b <= 0xc6)
         return store_mp_bin(m, &bytes, &len);
+    /* A container at depth d is the (d+1)th level: at most STORE_MAX_DEPTH of them. */
+    if (((b & 0xf0) == 0x90 || b == 0xdc || b == 0xdd || (b & 0xf0) == 0x80 || b == 0xde ||
+         b == 0xdf) &&
+        depth >= STORE_MAX_DEPTH)
+        return KN_EDEPTH;
     if ((b & 0xf0) == 0x90 || b == 0xdc || b == 0xdd) {
         r = store_mp_array(m, &len);
         for (uint32_t i = 0; r == 0 && i < len; i++)

@@ -33,6 +33,8 @@ void sync_buf_append(struct sync_buf *b, const void *data, size_t len)
 
 void sync_buf_consume(struct sync_buf *b, size_t n)
 {
+    if (n == 0)
+        return;
     if (n >= b->len) {
         b->len = 0;
         return;
@@ -94,6 +96,8 @@ void sync_bundle_reader_finish(struct sync_bundle_reader *r)
 
 void sync_bundle_reader_feed(struct sync_bundle_reader *r, const uint8_t *data, size_t len)
 {
+    if (r->state == SYNC_BUNDLE_FAILED)
+        return; /* nothing more will be read: keep nothing */
     sync_buf_consume(&r->in, r->consumed);
     r->consumed = 0;
     sync_buf_append(&r->in, data, len);

@@ -359,6 +359,10 @@ static void test_payload_canonical(void **state)
     deep[32] = 0x91;
     deep[33] = 0xc0;
     assert_int_equal(store_payload_check(deep, 34), KN_EDEPTH);
+    deep[32] = 0x90; /* a 33rd level, empty */
+    assert_int_equal(store_payload_check(deep, 33), KN_EDEPTH);
+    deep[32] = 0x80;
+    assert_int_equal(store_payload_check(deep, 33), KN_EDEPTH);
 }
 
 static void test_draft_limits(void **state)
