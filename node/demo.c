@@ -135,7 +135,7 @@ int node_demo(FILE *out, bool keep)
     for (size_t i = 0; i < count && r == 0; i++) {
         char id[9];
         snprintf(nodes[i].path, sizeof(nodes[i].path), "%s/%s", tmp, nodes[i].label);
-        r = node_init(nodes[i].path, nodes[i].role, nodes[i].name, &nodes[i].n);
+        r = node_init(nodes[i].path, nodes[i].role, nodes[i].name, NULL, &nodes[i].n);
         if (r < 0) {
             fprintf(out, "demo: init %s: %s\n", nodes[i].label, kn_strerror(r));
             goto out;

@@ -18,7 +18,7 @@ static const char usage_text[] =
     "and hand-overs, and moves it between offices and the issuer hub.\n"
     "\n"
     "Commands:\n"
-    "  init --role hub|office|mobile [--name NAME]\n"
+    "  init --role hub|office|mobile [--name NAME] [--hub NODEID]\n"
     "                          create this node's key pair and empty log; prints the node id\n"
     "  id                      print this node's id (its public key, 64 hex digits)\n"
     "  log append --type TYPE --body JSON [--dep AUTHOR:SEQ]...\n"
@@ -31,6 +31,16 @@ static const char usage_text[] =
     "                          write the entries that a node with that clock lacks (all without)\n"
     "  import FILE             verify and store the entries of an exported file\n"
     "  reader list             the card readers the smart card service (pcscd) has\n"
+    "\n"
+    "The card's life (kortnod help steps lists every step and its options):\n"
+    "  office register|update|admin-add|admin-remove|bind-node|notice|close\n"
+    "  order place;  card ship|pin-sent|notice|collect|store|return|revoke|destroy\n"
+    "  appointment book|move|cancel;  handover complete|fail\n"
+    "  reserve issue|return|archive-receipt;  catalogue add|audit|remove;  invoice issue\n"
+    "  state digest|rebuild    hash of the projected state (same entries, same digest)\n"
+    "  report stock|orders|conflicts|alerts|directory [--json|--csv]\n"
+    "  report invoice --month YYYY-MM [--office ID] [--json|--csv]\n"
+    "                          reports take --office, --state (orders), --now (alerts)\n"
     "  demo [--keep]           a hub and two offices exchanging entries in a temporary directory\n"
     "\n"
     "Options:\n"
@@ -105,7 +115,8 @@ static int open_node(const char *dir, struct node **n)
 
 static int cmd_init(const char *dir, struct opts *o)
 {
-    const char *role = NULL, *name = NULL;
+    const char *role = NULL, *name = NULL, *hub = NULL;
+    uint8_t hub_key[STORE_KEY_LEN];
     struct node *n;
     char hex[STORE_ID_HEX_LEN + 1];
 
@@ -117,6 +128,11 @@ static int cmd_init(const char *dir, struct opts *o)
         } else if (!strcmp(a, "--name")) {
             if (!(name = opt_value(o, a)))
                 return EXIT_USAGE;
+        } else if (!strcmp(a, "--hub")) {
+            if (!(hub = opt_value(o, a)))
+                return EXIT_USAGE;
+            if (store_unhex(hub, hub_key, STORE_KEY_LEN) < 0)
+                return usage_error("init: --hub wants the hub's node id (64 hex digits)");
         } else {
             return usage_error("init: unknown argument '%s'", a);
         }
@@ -125,7 +141,7 @@ static int cmd_init(const char *dir, struct opts *o)
         return usage_error("%s", "init needs --role hub|office|mobile");
     if (!node_role_valid(role))
         return usage_error("init: unknown role '%s' (hub, office or mobile)", role);
-    int r = node_init(dir, role, name, &n);
+    int r = node_init(dir, role, name, hub, &n);
     if (r == -EEXIST) {
         fprintf(stderr, "kortnod: %s already holds a node; nothing changed\n", dir);
         return EXIT_FAIL;
@@ -514,6 +530,15 @@ static int cmd_import(const char *dir, struct opts *o)
     printf("import %s: %llu records: %zu new, %zu already held, %zu refused, %zu fork proofs\n",
            o->argv[1], (unsigned long long)rep.records, rep.total.accepted, rep.total.duplicates,
            rep.total.rejected, rep.total.forks);
+    /* Apply what arrived to the card domain's state, when this node knows its hub. */
+    struct store_domain_stats stats;
+    int dr = store_domain_sync(n->store, false, &stats);
+    if (dr == 0)
+        printf("state: %zu entries applied%s; %zu conflicts, %zu invalid, %zu waiting in all\n",
+               stats.applied, stats.rebuilt ? " (rebuilt in order)" : "", stats.conflicts,
+               stats.invalid, stats.waiting);
+    else if (dr != KN_ENOHUB)
+        fprintf(stderr, "kortnod: import: applying the entries: %s\n", kn_strerror(dr));
     if (r < 0) {
         fprintf(stderr, "kortnod: import: %s: %s", o->argv[1], kn_strerror(r));
         if (r == KN_ETRUNC)
@@ -617,8 +642,15 @@ int main(int argc, char **argv)
         rc = cmd_reader(&o);
     else if (!strcmp(cmd, "demo"))
         rc = cmd_demo(&o);
-    else
-        rc = usage_error("unknown command '%s'", cmd);
+    else if (!strcmp(cmd, "help") && o.argc == 2 && !strcmp(sub, "steps")) {
+        node_domain_usage(stdout);
+        rc = EXIT_OK;
+    } else {
+        bool handled;
+        rc = node_cmd_domain(dir, o.argc, o.argv, &handled);
+        if (!handled)
+            rc = usage_error("unknown command '%s'", cmd);
+    }
     free(dir);
     return rc;
 }

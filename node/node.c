@@ -50,13 +50,16 @@ static int make_dirs(const char *dir)
     return r;
 }
 
-int node_init(const char *dir, const char *role, const char *name, struct node **out)
+int node_init(const char *dir, const char *role, const char *name, const char *hub,
+              struct node **out)
 {
     struct node *n = node_new(dir);
+    uint8_t hub_key[STORE_KEY_LEN];
+    char hub_hex[STORE_ID_HEX_LEN + 1];
     int r;
 
     *out = NULL;
-    if (!node_role_valid(role)) {
+    if (!node_role_valid(role) || (hub && store_unhex(hub, hub_key, STORE_KEY_LEN) < 0)) {
         r = KN_EINVAL;
         goto out;
     }
@@ -74,6 +77,12 @@ int node_init(const char *dir, const char *role, const char *name, struct node *
     if ((r = store_meta_set(n->store, "role", role)) < 0 ||
         (r = store_meta_set(n->store, "name", name ? name : "")) < 0)
         goto out;
+    /* The hub is the root of trust; a hub is its own. */
+    if (hub || !strcmp(role, "hub")) {
+        store_hex(hub ? hub_key : n->id.pk, STORE_KEY_LEN, hub_hex);
+        if ((r = store_meta_set(n->store, "hub", hub_hex)) < 0)
+            goto out;
+    }
     snprintf(n->role, sizeof(n->role), "%s", role);
     snprintf(n->name, sizeof(n->name), "%s", name ? name : "");
     *out = n;

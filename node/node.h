@@ -38,9 +38,12 @@ bool node_role_valid(const char *role);
 
 /*
  * node_init() - create a node in dir (created with mode 0700 when absent): a new key pair and an
- * empty log. -EEXIST when dir already holds a key. On success *out is open: node_close() it.
+ * empty log. hub is the hub's node id (64 hex digits; NULL for a hub, which is its own, or when
+ * not known yet). -EEXIST when dir already holds a key, KN_EINVAL for a bad role or hub id. On
+ * success *out is open: node_close() it.
  */
-int node_init(const char *dir, const char *role, const char *name, struct node **out);
+int node_init(const char *dir, const char *role, const char *name, const char *hub,
+              struct node **out);
 
 /*
  * node_open() - open the node in dir. KN_ENOTINIT when there is none, KN_EKEYPERM when its key
@@ -106,6 +109,15 @@ void node_format_time(uint64_t ms, char out[32]);
 
 /* node_now_ms() - the wall clock in milliseconds since 1970. */
 uint64_t node_now_ms(void);
+
+/*
+ * node_cmd_domain() - the card domain's commands (steps, `state`, `report`), argv[0] being the
+ * command. *handled is false when argv[0] is none of them. Returns the exit status.
+ */
+int node_cmd_domain(const char *dir, int argc, char **argv, bool *handled);
+
+/* node_domain_usage() - the list of steps and their options. */
+void node_domain_usage(FILE *out);
 
 /* node_demo() - the demo: hub and two offices in a temporary directory. 0 on success. */
 int node_demo(FILE *out, bool keep);

@@ -5,7 +5,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sqlite3.h>
+
 #include "store.h"
+
+#define STORE__NSTMT 24
+
+struct store__dom;
+
+struct store {
+    sqlite3 *db;
+    const struct store_identity *id;
+    sqlite3_stmt *st[STORE__NSTMT];
+    int in_tx;
+    struct store__dom *dom; /* the domain's cached statements, created on first use */
+};
+
+/* store__db_err() - the KN_E code for an SQLite result code (0 for OK, ROW and DONE). */
+int store__db_err(int rc);
+
+/* The domain's projection tables (store/domain.c), created by the version 2 migration. */
+extern const char store__domain_schema[];
+void store__dom_free(struct store *s);
 
 /* msgpack-c packer writing into a fixed buffer; overflow is remembered, not written. */
 struct store__buf {
@@ -17,5 +38,96 @@ struct store__buf {
 int store__buf_write(void *data, const char *buf, size_t len);
 
 void store__hash(const uint8_t *buf, size_t len, uint8_t out[STORE_HASH_LEN]);
+
+/* ---- The card domain: engine (domain.c) and events (events.c) ---- */
+
+/* What applying an entry came to; stored in p_applied.status. */
+enum dom_status {
+    DOM_APPLIED = 0,  /* the state moved */
+    DOM_CONFLICT = 1, /* valid alone, but not from this state: kept, listed, not applied */
+    DOM_INVALID = 2,  /* not valid alone: wrong fields, unknown type, writer not allowed */
+};
+
+/* Who may write an event: the hub, or a node bound to the event's office in that role. */
+#define DOM_W_HUB    1u
+#define DOM_W_OFFICE 2u
+#define DOM_W_MOBILE 4u
+
+enum dom_kind {
+    DOM_F_ID,    /* str, 1-64 of A-Z a-z 0-9 . _ - : */
+    DOM_F_TEXT,  /* str, 0-512 bytes of UTF-8 */
+    DOM_F_UINT,  /* uint */
+    DOM_F_BOOL,  /* bool */
+    DOM_F_ENUM,  /* str, one of values */
+    DOM_F_NODE,  /* str, a node id: 64 lower-case hex digits */
+    DOM_F_MONTH, /* str, YYYY-MM */
+};
+
+struct dom_field {
+    const char *name;
+    enum dom_kind kind;
+    bool required;
+    const char *const *values; /* DOM_F_ENUM: NULL-terminated */
+};
+
+struct dom_ctx;
+
+struct dom_event {
+    const char *type;
+    unsigned writers;         /* DOM_W_ bits */
+    const char *subject;      /* the field naming the object the event moves, or NULL */
+    const char *subject_kind; /* "office", "order", "appointment", "reserve", "entry", "node" */
+    const struct dom_field *fields;  /* ended by { NULL } */
+    int (*apply)(struct dom_ctx *c); /* DOM_APPLIED, dom_conflict(), dom_invalid() or < 0 */
+};
+
+extern const struct dom_event store__dom_events[];
+const struct dom_event *store__dom_event(const char *type);
+
+#define DOM_MAX_FIELDS 24
+#define DOM_MAX_TEXT   512
+
+/* The entry being applied, its payload's top-level fields, and where to say why not. */
+struct dom_ctx {
+    struct store *s;
+    const struct store_entry *e;
+    const struct dom_event *ev;
+    size_t nkv;
+    struct {
+        const uint8_t *key;
+        uint32_t klen;
+        const uint8_t *val; /* the msgpack value */
+        const uint8_t *end;
+    } kv[DOM_MAX_FIELDS];
+    char office[65]; /* the office the event is about, "" when none */
+    char reason[256];
+};
+
+/* Field accessors: absent fields read as NULL / 0 / false. The fields were checked against the
+ * event's spec before apply() runs, so types are as declared. dom_text copies into buf. */
+const char *dom_text(struct dom_ctx *c, const char *name, char *buf, size_t size);
+bool dom_has(struct dom_ctx *c, const char *name);
+uint64_t dom_uint(struct dom_ctx *c, const char *name);
+bool dom_bool(struct dom_ctx *c, const char *name);
+
+/* dom_conflict()/dom_invalid() - record why (printf-style) and return the status to return. */
+__attribute__((format(printf, 2, 3))) int dom_conflict(struct dom_ctx *c, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) int dom_invalid(struct dom_ctx *c, const char *fmt, ...);
+
+/*
+ * dom_exec() - run one SQL statement (cached by its text pointer: pass string literals), binding
+ * ?1, ?2, ... from the arguments as fmt says: 't' const char * (NULL binds NULL), 'i' int64_t,
+ * 'b' a 32-byte key (const uint8_t *). Returns 0 or a KN_E code.
+ * dom_row() - the same for a query: 1 with *st positioned on the first row (read columns, then
+ * call dom_done), 0 when there is none, or a KN_E code.
+ */
+int dom_exec(struct dom_ctx *c, const char *sql, const char *fmt, ...);
+int dom_row(struct dom_ctx *c, sqlite3_stmt **st, const char *sql, const char *fmt, ...);
+void dom_done(sqlite3_stmt *st);
+
+/* Calendar arithmetic on ms since 1970, in UTC: add months (day clamped to the month's end). */
+uint64_t dom_add_months(uint64_t ms, int months);
+/* The month "YYYY-MM" of ms in Swedish time (CET/CEST by the EU rule); out has room for 8. */
+void dom_month(uint64_t ms, char out[8]);
 
 #endif

@@ -55,7 +55,9 @@
     X(NOTINIT, "no kortnod node in this data directory (run 'kortnod init')")               \
     X(PCSC, "PC/SC (smart card service) failure")                                           \
     X(NOREADER, "no card reader found")                                                     \
-    X(NOPCSCD, "the smart card service (pcscd) is not running")
+    X(NOPCSCD, "the smart card service (pcscd) is not running")                             \
+    X(REFUSED, "refused by the rules of the card's life")                                   \
+    X(NOHUB, "this node does not know its hub (kortnod init --hub NODEID)")
 
 enum kn_error {
     KN_EAGAIN = -EAGAIN,

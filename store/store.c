@@ -7,7 +7,7 @@
 
 #include "internal.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION STORE_SCHEMA_VERSION
 
 /*
  * Schema version 1. The log table holds signed headers only and is append-only: the triggers
@@ -72,16 +72,10 @@ static const char *const stmt_sql[ST__COUNT] = {
                   " ON p.author = l.author AND p.seq = l.seq ORDER BY l.author, l.seq",
 };
 
-struct store {
-    sqlite3 *db;
-    const struct store_identity *id;
-    sqlite3_stmt *st[ST__COUNT];
-    int in_tx;
-};
+_Static_assert(ST__COUNT <= STORE__NSTMT, "raise STORE__NSTMT");
 
-static int db_err(struct store *s, int rc)
+int store__db_err(int rc)
 {
-    (void)s;
     switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_ROW:
@@ -106,6 +100,12 @@ static int db_err(struct store *s, int rc)
     default:
         return KN_EDB;
     }
+}
+
+static int db_err(struct store *s, int rc)
+{
+    (void)s;
+    return store__db_err(rc);
 }
 
 const char *store_last_error(struct store *s)
@@ -144,6 +144,9 @@ static int migrate(struct store *s)
         goto out;
     }
     if (version < 1 && (r = exec(s, schema_v1)) < 0)
+        goto out;
+    /* Version 2: the card domain's projection (rebuilt from the log whenever needed). */
+    if (version < 2 && (r = exec(s, store__domain_schema)) < 0)
         goto out;
     /* Later versions add their steps here, each guarded by version < N. */
     if (version < SCHEMA_VERSION) {
@@ -202,6 +205,7 @@ void store_close(struct store *s)
         return;
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(s->st[i]);
+    store__dom_free(s);
     if (s->db && s->in_tx)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(s->db);

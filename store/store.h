@@ -25,18 +25,19 @@
 
 #include "kn.h"
 
-#define STORE_VERSION     1
-#define STORE_KEY_LEN     32 /* Ed25519 public key: the author / node id */
-#define STORE_SECRET_LEN  64 /* libsodium Ed25519 secret key (seed and public key) */
-#define STORE_HASH_LEN    32 /* BLAKE2b-256 */
-#define STORE_SIG_LEN     64
-#define STORE_MAX_PAYLOAD 65536
-#define STORE_MAX_DEPS    16
-#define STORE_MAX_TYPE    64
-#define STORE_MAX_HEADER  1600 /* header bytes, signature excluded */
-#define STORE_MAX_SIGNED  (STORE_MAX_HEADER + STORE_SIG_LEN)
-#define STORE_MAX_DEPTH   32 /* nesting of a payload value */
-#define STORE_ID_HEX_LEN  (2 * STORE_KEY_LEN)
+#define STORE_VERSION        1
+#define STORE_SCHEMA_VERSION 2  /* PRAGMA user_version of the database */
+#define STORE_KEY_LEN        32 /* Ed25519 public key: the author / node id */
+#define STORE_SECRET_LEN     64 /* libsodium Ed25519 secret key (seed and public key) */
+#define STORE_HASH_LEN       32 /* BLAKE2b-256 */
+#define STORE_SIG_LEN        64
+#define STORE_MAX_PAYLOAD    65536
+#define STORE_MAX_DEPS       16
+#define STORE_MAX_TYPE       64
+#define STORE_MAX_HEADER     1600 /* header bytes, signature excluded */
+#define STORE_MAX_SIGNED     (STORE_MAX_HEADER + STORE_SIG_LEN)
+#define STORE_MAX_DEPTH      32 /* nesting of a payload value */
+#define STORE_ID_HEX_LEN     (2 * STORE_KEY_LEN)
 
 /* One causal dependency: the entry (author, seq) whose signed header hashes to hash. */
 struct store_entry_id {
@@ -320,6 +321,86 @@ int store_forks(struct store *s, store_fork_cb cb, void *ud);
 
 /* store_count() - number of entries held. */
 int store_count(struct store *s, uint64_t *out);
+
+/* ---- The card domain: events applied to queryable state (store/domain.c, events.c) ---- */
+
+struct store_domain_stats {
+    size_t applied;   /* entries processed by this call */
+    size_t conflicts; /* entries held in conflict, in all */
+    size_t invalid;   /* entries refused as invalid, in all */
+    size_t waiting;   /* entries whose parents are not all held */
+    bool rebuilt;     /* the projection was rebuilt from the log */
+};
+
+/*
+ * store_domain_sync() - apply every held entry not yet applied, in the deterministic order
+ * (docs/events.md), rebuilding the projection from the log when an entry belongs before what was
+ * applied (or when rebuild is true). Needs the hub's id in meta "hub" (KN_ENOHUB). Returns 0 or
+ * a KN_E code; *stats (may be NULL) says what happened.
+ */
+int store_domain_sync(struct store *s, bool rebuild, struct store_domain_stats *stats);
+
+/*
+ * store_domain_write() - sign and append an event of this node, applied at once, or nothing at
+ * all: an event the rules refuse (wrong fields, a writer that may not, a state it cannot follow)
+ * returns KN_EREFUSED with the reason in reason (size rsize; may be NULL). Its deps are the last
+ * entry that moved the same object and the last entry applied. *out (may be NULL) is the entry.
+ */
+int store_domain_write(struct store *s, const char *type, const uint8_t *payload, size_t len,
+                       uint64_t timestamp_ms, struct store_entry *out, char *reason, size_t rsize);
+
+/* store_domain_digest() - BLAKE2b-256 over the projected state, table by table, row by row. */
+int store_domain_digest(struct store *s, uint8_t out[STORE_HASH_LEN]);
+
+/* The kind of a field of an event type, for user interfaces that build payloads. */
+enum store_field_kind {
+    STORE_FIELD_NONE, /* no such type or field */
+    STORE_FIELD_TEXT, /* a string (ids, names, enum values, months) */
+    STORE_FIELD_UINT, /* a non-negative integer (times in ms since 1970, amounts) */
+    STORE_FIELD_BOOL,
+};
+enum store_field_kind store_domain_field_kind(const char *type, const char *field);
+
+/*
+ * store_domain_type_fields() - the field names of type, required first marked by *required.
+ * Returns the number of fields written into names (at most max), 0 for an unknown type.
+ */
+size_t store_domain_type_fields(const char *type, const char **names, bool *required, size_t max);
+
+enum store_report {
+    STORE_REPORT_STOCK,             /* per office: cards in each stage */
+    STORE_REPORT_ORDERS,            /* orders, by state and office */
+    STORE_REPORT_CONFLICTS,         /* entries kept but not applied, and why */
+    STORE_REPORT_ALERTS,            /* what needs a person's attention at now_ms */
+    STORE_REPORT_INVOICE_OFFICES,   /* per office: what the issuer pays for month */
+    STORE_REPORT_INVOICE_PROVIDERS, /* per care provider: what it is billed for month */
+    STORE_REPORT_DIRECTORY,         /* the public list of open offices */
+};
+
+struct store_report_args {
+    const char *state;  /* ORDERS: only this state (NULL: all) */
+    const char *office; /* STOCK, ORDERS, INVOICE_*: only this office (NULL: all) */
+    const char *month;  /* INVOICE_*: YYYY-MM, required */
+    uint64_t now_ms;    /* ALERTS: the time to judge ages by */
+};
+
+enum store_cell_type { STORE_CELL_NULL, STORE_CELL_INT, STORE_CELL_TEXT };
+struct store_cell {
+    enum store_cell_type type;
+    int64_t i;        /* STORE_CELL_INT */
+    const char *text; /* the value as text (NULL for NULL) */
+};
+
+/*
+ * store_report() - run a report: cb receives each row as ncols named cells, valid during the
+ * call; it returns 0 to go on. Reports read the projection as it is: call store_domain_sync
+ * first. Returns 0, cb's nonzero value, KN_EINVAL (unknown report, INVOICE without month), or a
+ * KN_E code. No personal data (holders' names) appears in any report.
+ */
+typedef int (*store_row_cb)(void *ud, size_t ncols, const char *const *names,
+                            const struct store_cell *cells);
+int store_report(struct store *s, enum store_report which, const struct store_report_args *a,
+                 store_row_cb cb, void *ud);
 
 /*
  * store_last_error() - SQLite's message for the last failed database call, for the user.

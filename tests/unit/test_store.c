@@ -461,7 +461,7 @@ static void test_schema_versions(void **state)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    assert_int_equal(sqlite3_column_int(st, 0), STORE_SCHEMA_VERSION);
     sqlite3_finalize(st);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -469,7 +469,9 @@ static void test_schema_versions(void **state)
     sqlite3_finalize(st);
     sqlite3_close(db);
     /* a database from a newer program is refused */
-    assert_int_equal(raw_exec(path, "PRAGMA user_version = 2"), SQLITE_OK);
+    char newer[64];
+    snprintf(newer, sizeof(newer), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION + 1);
+    assert_int_equal(raw_exec(path, newer), SQLITE_OK);
     assert_int_equal(store_open(path, STORE_SYNC_NORMAL, &s), KN_ESCHEMA);
     /* so is a file that is not a database */
     char junk[80];

@@ -1,0 +1,478 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The card domain on the command line: one command per step an administrator or the hub takes,
+ * `state digest`, and the reports.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "node.h"
+
+/* Command words to event types. Options are the event's fields, '_' written '-'. */
+static const struct {
+    const char *cmd, *sub, *type, *help;
+} steps[] = {
+    { "office", "register", "office.registered", "hub: a new card-issuing office" },
+    { "office", "update", "office.updated", "hub: change an office's details" },
+    { "office", "admin-add", "admin.added", "hub: an ID administrator joins an office" },
+    { "office", "admin-remove", "admin.removed", "hub: an administrator leaves" },
+    { "office", "bind-node", "node.bound", "hub: a node works for an office" },
+    { "office", "notice", "office.notice", "the office gives notice (1 or 3 months)" },
+    { "office", "close", "office.closed", "hub: the office is closed" },
+    { "order", "place", "order.placed", "hub: a care provider orders a card" },
+    { "card", "ship", "card.shipped", "hub: the card leaves as a registered letter" },
+    { "card", "pin-sent", "pin.sent", "hub: the PIN letter is sent to the holder" },
+    { "card", "notice", "notice.received", "office: the postal notice arrived" },
+    { "card", "collect", "card.collected", "office: collected at the postal agent" },
+    { "card", "store", "card.stored", "office: stored locked (--locked)" },
+    { "card", "return", "card.returned", "office: sent back to the issuer" },
+    { "card", "revoke", "card.revoked", "hub: revoked (lost, or employment ended)" },
+    { "card", "destroy", "card.destroyed", "the card is destroyed" },
+    { "appointment", "book", "appointment.booked", "office: a meeting with the holder" },
+    { "appointment", "move", "appointment.moved", "office: another time or place" },
+    { "appointment", "cancel", "appointment.cancelled", "office: the meeting is off" },
+    { "handover", "complete", "handover.completed", "office: the card is handed over" },
+    { "handover", "fail", "handover.failed", "office: the meeting failed (--reason)" },
+    { "reserve", "issue", "reserve.issued", "office: a reserve card (at most 3 months)" },
+    { "reserve", "return", "reserve.returned", "office: the reserve card came back" },
+    { "reserve", "archive-receipt", "receipt.archived", "office: the signed receipt is filed" },
+    { "catalogue", "add", "catalogue.added", "a catalogue (HSA) entry, valid a year" },
+    { "catalogue", "audit", "catalogue.audited", "the quarterly audit confirmed" },
+    { "catalogue", "remove", "catalogue.removed", "the person is deregistered" },
+    { "invoice", "issue", "invoice.issued", "hub: the invoice basis of an office's month" },
+};
+#define NSTEPS (sizeof(steps) / sizeof(steps[0]))
+
+void node_domain_usage(FILE *out)
+{
+    const char *last = "";
+    fprintf(out, "Steps of a card's life (options are the event's fields; * required):\n");
+    for (size_t i = 0; i < NSTEPS; i++) {
+        const char *names[24];
+        bool req[24];
+        size_t n = store_domain_type_fields(steps[i].type, names, req, 24);
+        if (strcmp(last, steps[i].cmd) != 0)
+            last = steps[i].cmd;
+        fprintf(out, "  %s %s", steps[i].cmd, steps[i].sub);
+        for (size_t k = 0; k < n; k++) {
+            char opt[64];
+            snprintf(opt, sizeof(opt), "%s", names[k]);
+            for (char *p = opt; *p; p++)
+                if (*p == '_')
+                    *p = '-';
+            enum store_field_kind kind = store_domain_field_kind(steps[i].type, names[k]);
+            fprintf(out, " --%s%s%s", opt, kind == STORE_FIELD_BOOL ? "" : " X", req[k] ? "*" : "");
+        }
+        fprintf(out, "\n      %s [%s]\n", steps[i].help, steps[i].type);
+    }
+}
+
+/* A time: milliseconds, YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS][Z] (UTC). */
+static int parse_time(const char *s, uint64_t *out)
+{
+    char *end;
+    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+    if (strspn(s, "0123456789") == strlen(s) && *s) {
+        *out = strtoull(s, &end, 10);
+        return 0;
+    }
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+        return -1;
+    if (s[n] == 'T' && sscanf(s + n, "T%2d:%2d%n", &h, &mi, &n) >= 2) {
+        const char *rest = s + 10 + n;
+        if (*rest == ':' && sscanf(rest, ":%2d", &sec) == 1)
+            rest += 3;
+        if (*rest == 'Z')
+            rest++;
+        if (*rest)
+            return -1;
+    } else if (s[n]) {
+        return -1;
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 || y < 1970)
+        return -1;
+    struct tm tm = { .tm_year = y - 1900,
+                     .tm_mon = mo - 1,
+                     .tm_mday = d,
+                     .tm_hour = h,
+                     .tm_min = mi,
+                     .tm_sec = sec };
+    time_t t = timegm(&tm);
+    if (t < 0)
+        return -1;
+    *out = (uint64_t)t * 1000;
+    return 0;
+}
+
+static int open_domain_node(const char *dir, struct node **n)
+{
+    int r = node_open(dir, n);
+    if (r < 0) {
+        fprintf(stderr, "kortnod: %s: %s\n", dir, kn_strerror(r));
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_step(const char *dir, size_t which, int argc, char **argv)
+{
+    const char *type = steps[which].type;
+    json_t *body = json_object();
+    struct node *n = NULL;
+    uint8_t *payload = NULL;
+    size_t len;
+    char err[256], reason[256];
+    int rc = 2;
+
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        char field[64];
+        if (strncmp(a, "--", 2) != 0 || strlen(a) > 60) {
+            fprintf(stderr, "kortnod: %s %s: unexpected argument '%s'\n", steps[which].cmd,
+                    steps[which].sub, a);
+            goto out;
+        }
+        snprintf(field, sizeof(field), "%s", a + 2);
+        for (char *p = field; *p; p++)
+            if (*p == '-')
+                *p = '_';
+        enum store_field_kind kind = store_domain_field_kind(type, field);
+        if (kind == STORE_FIELD_NONE) {
+            fprintf(stderr, "kortnod: %s %s has no option %s (see kortnod help steps)\n",
+                    steps[which].cmd, steps[which].sub, a);
+            goto out;
+        }
+        if (kind == STORE_FIELD_BOOL) {
+            json_object_set_new(body, field, json_true());
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "kortnod: option %s needs a value\n", a);
+            goto out;
+        }
+        const char *v = argv[++i];
+        if (kind == STORE_FIELD_UINT) {
+            uint64_t u;
+            if (parse_time(v, &u) < 0 || u > INT64_MAX) {
+                fprintf(stderr,
+                        "kortnod: %s wants a number, a date YYYY-MM-DD or a time "
+                        "YYYY-MM-DDTHH:MMZ, not '%s'\n",
+                        a, v);
+                goto out;
+            }
+            json_object_set_new(body, field, json_integer((json_int_t)u));
+        } else {
+            json_object_set_new(body, field, json_string(v));
+        }
+    }
+    /* Flags not given are false; the projectors say which must be true. */
+    const char *names[24];
+    bool req[24];
+    size_t nf = store_domain_type_fields(type, names, req, 24);
+    for (size_t k = 0; k < nf; k++)
+        if (store_domain_field_kind(type, names[k]) == STORE_FIELD_BOOL && req[k] &&
+            !json_object_get(body, names[k]))
+            json_object_set_new(body, names[k], json_false());
+    char *text = json_dumps(body, JSON_COMPACT);
+    int r = node_payload_from_json(text, &payload, &len, err, sizeof(err));
+    free(text);
+    if (r < 0) {
+        fprintf(stderr, "kortnod: %s\n", err);
+        goto out;
+    }
+    rc = 1;
+    if (open_domain_node(dir, &n))
+        goto out;
+    struct store_entry e;
+    r = store_domain_write(n->store, type, payload, len, node_now_ms(), &e, reason, sizeof(reason));
+    if (r == KN_EREFUSED) {
+        fprintf(stderr, "kortnod: refused: %s\n", reason);
+        goto out;
+    }
+    if (r < 0) {
+        fprintf(stderr, "kortnod: %s %s: %s\n", steps[which].cmd, steps[which].sub, kn_strerror(r));
+        goto out;
+    }
+    printf("%s recorded (seq %llu)\n", type, (unsigned long long)e.seq);
+    rc = 0;
+out:
+    json_decref(body);
+    free(payload);
+    node_close(n);
+    return rc;
+}
+
+/* ---- reports ---- */
+
+enum fmt { FMT_TEXT, FMT_JSON, FMT_CSV };
+
+struct table {
+    enum fmt fmt;
+    json_t *rows; /* every format collects first, so columns can be aligned */
+    const char *names[16];
+    size_t ncols;
+};
+
+static int collect_row(void *ud, size_t ncols, const char *const *names,
+                       const struct store_cell *cells)
+{
+    struct table *t = ud;
+    json_t *row = json_object();
+    t->ncols = ncols;
+    for (size_t i = 0; i < ncols; i++) {
+        t->names[i] = names[i];
+        json_object_set_new(row, names[i],
+                            cells[i].type == STORE_CELL_NULL  ? json_null()
+                            : cells[i].type == STORE_CELL_INT ? json_integer(cells[i].i)
+                                                              : json_string(cells[i].text));
+    }
+    json_array_append_new(t->rows, row);
+    return 0;
+}
+
+static char *cell_text(json_t *v)
+{
+    if (json_is_string(v))
+        return kn_xstrdup(json_string_value(v));
+    if (json_is_null(v) || !v)
+        return kn_xstrdup("");
+    return json_dumps(v, JSON_ENCODE_ANY);
+}
+
+static void print_csv_field(FILE *out, const char *s)
+{
+    if (strpbrk(s, ",\"\n")) {
+        fputc('"', out);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', out);
+            fputc(*s, out);
+        }
+        fputc('"', out);
+    } else {
+        fputs(s, out);
+    }
+}
+
+/* Column names of a query need to outlive it: the json keys hold them. */
+static void print_table(FILE *out, json_t *rows, enum fmt fmt, const char *title)
+{
+    size_t nrows = json_array_size(rows), ncols = 0;
+    const char *names[16];
+    json_t *first = json_array_get(rows, 0);
+    const char *k;
+    json_t *v;
+
+    if (fmt == FMT_JSON)
+        return;
+    if (!first) {
+        if (fmt == FMT_TEXT)
+            fprintf(out, "%s: none\n", title);
+        return;
+    }
+    json_object_foreach (first, k, v) {
+        if (ncols < 16)
+            names[ncols++] = k;
+    }
+    if (fmt == FMT_CSV) {
+        for (size_t c = 0; c < ncols; c++) {
+            if (c)
+                fputc(',', out);
+            print_csv_field(out, names[c]);
+        }
+        fputc('\n', out);
+        for (size_t r = 0; r < nrows; r++) {
+            for (size_t c = 0; c < ncols; c++) {
+                char *s = cell_text(json_object_get(json_array_get(rows, r), names[c]));
+                if (c)
+                    fputc(',', out);
+                print_csv_field(out, s);
+                free(s);
+            }
+            fputc('\n', out);
+        }
+        return;
+    }
+    size_t width[16];
+    for (size_t c = 0; c < ncols; c++) {
+        width[c] = strlen(names[c]);
+        for (size_t r = 0; r < nrows; r++) {
+            char *s = cell_text(json_object_get(json_array_get(rows, r), names[c]));
+            if (strlen(s) > width[c])
+                width[c] = strlen(s) > 48 ? 48 : strlen(s);
+            free(s);
+        }
+    }
+    fprintf(out, "%s\n", title);
+    for (size_t c = 0; c < ncols; c++)
+        fprintf(out, "%s%-*s", c ? "  " : "", (int)width[c], names[c]);
+    fputc('\n', out);
+    for (size_t r = 0; r < nrows; r++) {
+        for (size_t c = 0; c < ncols; c++) {
+            char *s = cell_text(json_object_get(json_array_get(rows, r), names[c]));
+            fprintf(out, "%s%-*.*s", c ? "  " : "", (int)width[c], (int)width[c], s);
+            free(s);
+        }
+        fputc('\n', out);
+    }
+}
+
+static int run_report(struct node *n, enum store_report which, const struct store_report_args *a,
+                      json_t **rows)
+{
+    struct table t = { .rows = json_array() };
+    int r = store_report(n->store, which, a, collect_row, &t);
+    if (r < 0) {
+        json_decref(t.rows);
+        return r;
+    }
+    *rows = t.rows;
+    return 0;
+}
+
+static int cmd_report(const char *dir, int argc, char **argv)
+{
+    static const char *const names[] = { "stock",  "orders",  "conflicts",
+                                         "alerts", "invoice", "directory" };
+    struct store_report_args a = { 0 };
+    enum fmt fmt = FMT_TEXT;
+    const char *what = argc > 1 ? argv[1] : "";
+    struct node *n = NULL;
+    int rc = 2, r;
+    size_t w;
+
+    for (w = 0; w < sizeof(names) / sizeof(names[0]); w++)
+        if (!strcmp(what, names[w]))
+            break;
+    if (w == sizeof(names) / sizeof(names[0])) {
+        fprintf(stderr, "kortnod: report takes stock, orders, conflicts, alerts, invoice or "
+                        "directory\n");
+        return 2;
+    }
+    a.now_ms = node_now_ms();
+    for (int i = 2; i < argc; i++) {
+        const char *o = argv[i];
+        const char **slot = !strcmp(o, "--state")    ? &a.state
+                            : !strcmp(o, "--office") ? &a.office
+                            : !strcmp(o, "--month")  ? &a.month
+                                                     : NULL;
+        if (!strcmp(o, "--json")) {
+            fmt = FMT_JSON;
+        } else if (!strcmp(o, "--csv")) {
+            fmt = FMT_CSV;
+        } else if (!strcmp(o, "--now") && i + 1 < argc) {
+            if (parse_time(argv[++i], &a.now_ms) < 0) {
+                fprintf(stderr, "kortnod: --now wants a date or time, not '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (slot && i + 1 < argc) {
+            *slot = argv[++i];
+        } else {
+            fprintf(stderr, "kortnod: report %s: unknown argument '%s'\n", what, o);
+            return 2;
+        }
+    }
+    if (w == 4 && (!a.month || strlen(a.month) != 7 || a.month[4] != '-')) {
+        fprintf(stderr, "kortnod: report invoice needs --month YYYY-MM\n");
+        return 2;
+    }
+    rc = 1;
+    if (open_domain_node(dir, &n))
+        return rc;
+    struct store_domain_stats stats;
+    if ((r = store_domain_sync(n->store, false, &stats)) < 0) {
+        fprintf(stderr, "kortnod: report: %s\n", kn_strerror(r));
+        goto out;
+    }
+    static const enum store_report kinds[] = {
+        STORE_REPORT_STOCK,  STORE_REPORT_ORDERS,          STORE_REPORT_CONFLICTS,
+        STORE_REPORT_ALERTS, STORE_REPORT_INVOICE_OFFICES, STORE_REPORT_DIRECTORY
+    };
+    json_t *rows = NULL, *providers = NULL;
+    if ((r = run_report(n, kinds[w], &a, &rows)) < 0 ||
+        (w == 4 && (r = run_report(n, STORE_REPORT_INVOICE_PROVIDERS, &a, &providers)) < 0)) {
+        fprintf(stderr, "kortnod: report %s: %s\n", what, kn_strerror(r));
+        json_decref(rows);
+        goto out;
+    }
+    if (fmt == FMT_JSON) {
+        json_t *doc = w == 4 ? json_pack("{s:s,s:O,s:O}", "month", a.month, "offices", rows,
+                                         "care_providers", providers)
+                             : json_incref(rows);
+        json_dumpf(doc, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(doc);
+    } else {
+        char title[96];
+        snprintf(title, sizeof(title), "%s%s%s", names[w], w == 4 ? " " : "",
+                 w == 4 ? a.month : "");
+        print_table(stdout, rows, fmt, title);
+        if (w == 4) {
+            if (fmt == FMT_CSV)
+                putchar('\n');
+            print_table(stdout, providers, fmt,
+                        "billed to care providers (800 SEK + 25 % VAT per card)");
+        }
+        if (w == 2 && fmt == FMT_TEXT && stats.waiting)
+            printf("(%zu entries wait for entries this node does not hold yet)\n", stats.waiting);
+    }
+    json_decref(rows);
+    json_decref(providers);
+    rc = 0;
+out:
+    node_close(n);
+    return rc;
+}
+
+static int cmd_state(const char *dir, int argc, char **argv)
+{
+    struct node *n;
+    struct store_domain_stats stats;
+    uint8_t digest[STORE_HASH_LEN];
+    char hex[2 * STORE_HASH_LEN + 1];
+    bool rebuild = argc > 1 && !strcmp(argv[1], "rebuild");
+    if (argc != 2 || (strcmp(argv[1], "digest") && !rebuild)) {
+        fprintf(stderr, "kortnod: state takes digest or rebuild\n");
+        return 2;
+    }
+    if (open_domain_node(dir, &n))
+        return 1;
+    int r = store_domain_sync(n->store, rebuild, &stats);
+    if (r == 0)
+        r = store_domain_digest(n->store, digest);
+    if (r < 0) {
+        fprintf(stderr, "kortnod: state %s: %s\n", argv[1], kn_strerror(r));
+        node_close(n);
+        return 1;
+    }
+    store_hex(digest, STORE_HASH_LEN, hex);
+    printf("%s\n", hex);
+    fprintf(stderr, "kortnod: %zu conflicts, %zu invalid, %zu waiting%s\n", stats.conflicts,
+            stats.invalid, stats.waiting, stats.rebuilt || rebuild ? " (rebuilt)" : "");
+    node_close(n);
+    return 0;
+}
+
+int node_cmd_domain(const char *dir, int argc, char **argv, bool *handled)
+{
+    *handled = true;
+    if (!strcmp(argv[0], "report"))
+        return cmd_report(dir, argc, argv);
+    if (!strcmp(argv[0], "state"))
+        return cmd_state(dir, argc, argv);
+    for (size_t i = 0; i < NSTEPS; i++)
+        if (!strcmp(argv[0], steps[i].cmd) && argc > 1 && !strcmp(argv[1], steps[i].sub))
+            return cmd_step(dir, i, argc, argv);
+    for (size_t i = 0; i < NSTEPS; i++)
+        if (!strcmp(argv[0], steps[i].cmd)) {
+            fprintf(stderr, "kortnod: %s takes:", argv[0]);
+            for (size_t k = 0; k < NSTEPS; k++)
+                if (!strcmp(argv[0], steps[k].cmd))
+                    fprintf(stderr, " %s", steps[k].sub);
+            fprintf(stderr, "\n");
+            return 2;
+        }
+    *handled = false;
+    return 0;
+}
