@@ -240,6 +240,29 @@ static char *cell_text(json_t *v)
     return json_dumps(v, JSON_ENCODE_ANY);
 }
 
+/* Characters, not bytes, so that å, ä and ö line up. */
+static size_t text_width(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+static void print_padded(FILE *out, const char *s, size_t width)
+{
+    size_t w = 0;
+    for (const char *p = s; *p; p++) {
+        bool start = ((unsigned char)*p & 0xc0) != 0x80;
+        if (start && w == width)
+            break;
+        w += start;
+        fputc(*p, out);
+    }
+    for (; w < width; w++)
+        fputc(' ', out);
+}
+
 static void print_csv_field(FILE *out, const char *s)
 {
     if (strpbrk(s, ",\"\n")) {
@@ -268,7 +291,7 @@ static void print_table(FILE *out, json_t *rows, enum fmt fmt, const char *title
         return;
     if (!first) {
         if (fmt == FMT_TEXT)
-            fprintf(out, "%s: none\n", title);
+            fprintf(out, "%s\n  (none)\n", title);
         return;
     }
     json_object_foreach (first, k, v) {
@@ -299,19 +322,23 @@ static void print_table(FILE *out, json_t *rows, enum fmt fmt, const char *title
         width[c] = strlen(names[c]);
         for (size_t r = 0; r < nrows; r++) {
             char *s = cell_text(json_object_get(json_array_get(rows, r), names[c]));
-            if (strlen(s) > width[c])
-                width[c] = strlen(s) > 48 ? 48 : strlen(s);
+            size_t w = text_width(s);
+            if (w > width[c])
+                width[c] = w > 48 ? 48 : w;
             free(s);
         }
     }
     fprintf(out, "%s\n", title);
-    for (size_t c = 0; c < ncols; c++)
-        fprintf(out, "%s%-*s", c ? "  " : "", (int)width[c], names[c]);
+    for (size_t c = 0; c < ncols; c++) {
+        fputs(c ? "  " : "", out);
+        print_padded(out, names[c], c + 1 < ncols ? width[c] : text_width(names[c]));
+    }
     fputc('\n', out);
     for (size_t r = 0; r < nrows; r++) {
         for (size_t c = 0; c < ncols; c++) {
             char *s = cell_text(json_object_get(json_array_get(rows, r), names[c]));
-            fprintf(out, "%s%-*.*s", c ? "  " : "", (int)width[c], (int)width[c], s);
+            fputs(c ? "  " : "", out);
+            print_padded(out, s, c + 1 < ncols ? width[c] : text_width(s));
             free(s);
         }
         fputc('\n', out);
@@ -329,6 +356,18 @@ static int run_report(struct node *n, enum store_report which, const struct stor
     }
     *rows = t.rows;
     return 0;
+}
+
+int node_report_text(struct node *n, enum store_report which, const struct store_report_args *a,
+                     const char *title, FILE *out)
+{
+    json_t *rows;
+    int r = run_report(n, which, a, &rows);
+    if (r == 0) {
+        print_table(out, rows, FMT_TEXT, title);
+        json_decref(rows);
+    }
+    return r;
 }
 
 static int cmd_report(const char *dir, int argc, char **argv)

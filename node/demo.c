@@ -7,9 +7,11 @@
 
 /*
  * The demo: what kortnod does, on one machine, without a network. A hub and two offices each get
- * a data directory under a temporary directory; each appends entries; the entries travel
- * hub -> office 1 -> office 2 -> hub -> office 1 as exported files (the way a USB stick would
- * carry them), and every node ends holding every feed, verified.
+ * a data directory under a temporary directory. Cards go through their whole life: ordered and
+ * shipped by the hub, collected, stored and handed over at the offices (one meeting fails and is
+ * repeated, one card is lost and revoked, a reserve card covers for it). Entries travel between
+ * the nodes only as exported files (the way a USB stick would carry them). At the end every node
+ * holds every feed, verified, and computes the same state; the hub prints its reports.
  */
 
 struct demo_node {
@@ -20,7 +22,8 @@ struct demo_node {
     char path[512];
 };
 
-static int append(FILE *out, struct demo_node *d, const char *type, const char *json)
+/* One step of a card's life, written by d, applied at once or refused with a reason. */
+static int step(FILE *out, struct demo_node *d, const char *type, const char *json)
 {
     uint8_t *payload;
     size_t len;
@@ -31,14 +34,32 @@ static int append(FILE *out, struct demo_node *d, const char *type, const char *
         fprintf(out, "demo: bad body for %s: %s\n", type, err);
         return r;
     }
-    struct store_draft draft = { type, node_now_ms(), NULL, 0, payload, len };
-    r = store_append(d->n->store, &draft, &e);
+    r = store_domain_write(d->n->store, type, payload, len, node_now_ms(), &e, err, sizeof(err));
     free(payload);
     if (r < 0) {
-        fprintf(out, "demo: %s could not append %s: %s\n", d->label, type, kn_strerror(r));
+        fprintf(out, "demo: %s could not write %s: %s %s\n", d->label, type, kn_strerror(r), err);
         return r;
     }
-    fprintf(out, "  %-9s appended seq %llu  %s\n", d->label, (unsigned long long)e.seq, type);
+    fprintf(out, "  %-9s %-22s %s\n", d->label, type, json);
+    return 0;
+}
+
+/* A step the rules must refuse: the demo shows the refusal. */
+static int refused(FILE *out, struct demo_node *d, const char *type, const char *json)
+{
+    uint8_t *payload;
+    size_t len;
+    char err[256];
+    int r = node_payload_from_json(json, &payload, &len, err, sizeof(err));
+    if (r < 0)
+        return r;
+    r = store_domain_write(d->n->store, type, payload, len, node_now_ms(), NULL, err, sizeof(err));
+    free(payload);
+    if (r != KN_EREFUSED) {
+        fprintf(out, "demo: %s %s was not refused\n", d->label, type);
+        return r < 0 ? r : KN_EPROTO;
+    }
+    fprintf(out, "  %-9s %-22s REFUSED: %s\n", d->label, type, err);
     return 0;
 }
 
@@ -60,11 +81,11 @@ static int carry(FILE *out, const char *tmp, struct demo_node *from, struct demo
         return r;
     if ((r = node_import(to->n, file, &rep, out, NULL)) < 0)
         return r;
-    fprintf(out,
-            "  %-9s -> %-9s %llu entries in the file: %zu new, %zu already held, %zu "
-            "refused\n",
-            from->label, to->label, (unsigned long long)count, rep.total.accepted,
-            rep.total.duplicates, rep.total.rejected);
+    struct store_domain_stats stats;
+    if ((r = store_domain_sync(to->n->store, false, &stats)) < 0)
+        return r;
+    fprintf(out, "  %-9s -> %-9s a file of %llu entries: %zu new, %zu already held\n", from->label,
+            to->label, (unsigned long long)count, rep.total.accepted, rep.total.duplicates);
     return rep.total.rejected ? KN_EPROTO : 0;
 }
 
@@ -112,6 +133,130 @@ static void rm_tree(const char *tmp, struct demo_node *nodes, size_t count)
     rmdir(tmp);
 }
 
+static int bind_json(char *buf, size_t size, const struct demo_node *d, const char *office)
+{
+    char hex[STORE_ID_HEX_LEN + 1];
+    store_hex(d->n->id.pk, STORE_KEY_LEN, hex);
+    return snprintf(buf, size, "{\"node\":\"%s\",\"office\":\"%s\",\"role\":\"office\"}", hex,
+                    office);
+}
+
+/* The life of the cards. */
+static int walk(FILE *out, const char *tmp, struct demo_node *hub, struct demo_node *sto,
+                struct demo_node *arj)
+{
+    char json[512], bind[256];
+    uint64_t now = node_now_ms(), day = 86400000;
+    int r;
+
+    fprintf(out, "\n2. The hub registers two offices, their administrators and nodes, and "
+                 "places four orders:\n");
+    if ((r = step(out, hub, "office.registered",
+                  "{\"office\":\"storuman\",\"kind\":\"organisation\",\"name\":\"Vårdcentralen "
+                  "Storuman\",\"town\":\"Storuman\",\"place\":\"Reception, Blå vägen 1\","
+                  "\"booking\":\"Call 0951-100 00, weekdays 8-12\",\"days\":\"mon,tue,thu\"}")) ||
+        (r = step(out, hub, "office.registered",
+                  "{\"office\":\"arjeplog\",\"kind\":\"private\",\"name\":\"Eva Lind, ID "
+                  "administrator\",\"town\":\"Arjeplog\",\"place\":\"Hotel Silverhatten, lobby\","
+                  "\"booking\":\"SMS 070-000 00 00\",\"days\":\"mon,wed\"}")) ||
+        (r = step(out, hub, "admin.added",
+                  "{\"office\":\"storuman\",\"admin\":\"adm-1\",\"name\":\"Karin\"}")) ||
+        (r = step(out, hub, "admin.added",
+                  "{\"office\":\"storuman\",\"admin\":\"adm-2\",\"name\":\"Nils\"}")) ||
+        (r = step(out, hub, "admin.added",
+                  "{\"office\":\"arjeplog\",\"admin\":\"adm-3\",\"name\":\"Eva\"}")))
+        return r;
+    bind_json(bind, sizeof(bind), sto, "storuman");
+    if ((r = step(out, hub, "node.bound", bind)))
+        return r;
+    bind_json(bind, sizeof(bind), arj, "arjeplog");
+    if ((r = step(out, hub, "node.bound", bind)))
+        return r;
+    static const char *const orders[][3] = {
+        { "ORD-1001", "storuman", "region-vasterbotten" },
+        { "ORD-1002", "storuman", "storuman-kommun" },
+        { "ORD-1003", "arjeplog", "region-norrbotten" },
+        { "ORD-1004", "arjeplog", "arjeplog-kommun" },
+    };
+    for (int i = 0; i < 4; i++) {
+        snprintf(json, sizeof(json),
+                 "{\"order\":\"%s\",\"care_provider\":\"%s\",\"holder\":\"holder %d\","
+                 "\"office\":\"%s\",\"card_type\":\"siths-eid\"}",
+                 orders[i][0], orders[i][2], i + 1, orders[i][1]);
+        if ((r = step(out, hub, "order.placed", json)))
+            return r;
+        snprintf(json, sizeof(json), "{\"order\":\"%s\",\"serial\":\"SE%d\",\"rek\":\"RR%dSE\"}",
+                 orders[i][0], 9000 + i, 100 + i);
+        if ((r = step(out, hub, "card.shipped", json)))
+            return r;
+    }
+
+    fprintf(out, "\n3. The orders reach the offices on a USB stick:\n");
+    if ((r = carry(out, tmp, hub, sto)) || (r = carry(out, tmp, hub, arj)))
+        return r;
+
+    fprintf(out, "\n4. At the offices, cards are collected, locked away and handed over:\n");
+    static const char *const arrive[] = { "notice.received", "card.collected", "card.stored" };
+    for (int i = 0; i < 3; i++) {
+        struct demo_node *d = i < 2 ? sto : arj;
+        for (int k = 0; k < 3; k++) {
+            snprintf(json, sizeof(json),
+                     k == 2 ? "{\"locked\":true,\"order\":\"%s\"}" : "{\"order\":\"%s\"}",
+                     orders[i][0]);
+            if ((r = step(out, d, arrive[k], json)))
+                return r;
+        }
+    }
+    snprintf(json, sizeof(json),
+             "{\"appointment\":\"APT-1\",\"at_ms\":%llu,\"order\":\"ORD-1001\","
+             "\"place\":\"the administrator's kitchen\",\"place_kind\":\"administrator-home\"}",
+             (unsigned long long)(now + day));
+    if ((r = refused(out, sto, "appointment.booked", json)))
+        return r;
+    snprintf(json, sizeof(json),
+             "{\"appointment\":\"APT-1\",\"at_ms\":%llu,\"order\":\"ORD-1001\","
+             "\"place\":\"Reception\",\"place_kind\":\"office\"}",
+             (unsigned long long)(now + day));
+    if ((r = step(out, sto, "appointment.booked", json)) ||
+        (r = refused(out, sto, "handover.completed",
+                     "{\"appointment\":\"APT-1\",\"id_checked\":true,\"order\":\"ORD-1001\","
+                     "\"pin_envelope\":true,\"right_person\":true,\"serial\":\"SE9999\"}")) ||
+        (r = step(out, sto, "handover.completed",
+                  "{\"appointment\":\"APT-1\",\"id_checked\":true,\"order\":\"ORD-1001\","
+                  "\"pin_envelope\":true,\"read_by_reader\":true,\"right_person\":true,"
+                  "\"serial\":\"SE9000\"}")) ||
+        (r = step(out, sto, "handover.completed",
+                  "{\"id_checked\":true,\"order\":\"ORD-1002\",\"pin_envelope\":true,"
+                  "\"right_person\":true,\"serial\":\"SE9001\"}")) ||
+        (r = step(out, arj, "handover.failed",
+                  "{\"order\":\"ORD-1003\",\"reason\":\"no-pin-envelope\"}")) ||
+        (r = step(out, arj, "handover.completed",
+                  "{\"id_checked\":true,\"order\":\"ORD-1003\",\"pin_envelope\":true,"
+                  "\"right_person\":true,\"serial\":\"SE9002\"}")))
+        return r;
+
+    fprintf(out, "\n5. The offices report back; the holder of ORD-1002 loses the card:\n");
+    if ((r = carry(out, tmp, sto, hub)) || (r = carry(out, tmp, arj, hub)) ||
+        (r = step(out, hub, "card.revoked",
+                  "{\"order\":\"ORD-1002\",\"police_report\":\"K-123456-26\",\"reason\":"
+                  "\"lost\"}")) ||
+        (r = carry(out, tmp, hub, sto)))
+        return r;
+    snprintf(json, sizeof(json),
+             "{\"holder\":\"holder 2\",\"office\":\"storuman\",\"reason\":\"lost-card\","
+             "\"receipt\":\"KV-77\",\"reserve\":\"RES-1\",\"valid_until_ms\":%llu}",
+             (unsigned long long)(now + 30 * day));
+    if ((r = step(out, sto, "reserve.issued", json)) ||
+        (r = step(out, sto, "receipt.archived", "{\"reserve\":\"RES-1\"}")))
+        return r;
+
+    fprintf(out, "\n6. A last round of files, so that every node holds everything:\n");
+    return (r = carry(out, tmp, sto, hub)) || (r = carry(out, tmp, hub, arj)) ||
+                   (r = carry(out, tmp, hub, sto))
+               ? r
+               : 0;
+}
+
 int node_demo(FILE *out, bool keep)
 {
     struct demo_node nodes[] = {
@@ -120,10 +265,9 @@ int node_demo(FILE *out, bool keep)
         { "arjeplog", "office", "Private ID administrator, Arjeplog", NULL, "" },
     };
     const size_t count = sizeof(nodes) / sizeof(nodes[0]);
-    struct demo_node *hub = &nodes[0], *sto = &nodes[1], *arj = &nodes[2];
     char tmp[] = "/tmp/kortnod-demo.XXXXXX";
-    char *first_clock = NULL;
-    bool same = true;
+    char hub_hex[STORE_ID_HEX_LEN + 1];
+    uint8_t digest[STORE_HASH_LEN], first[STORE_HASH_LEN];
     int r = 0;
 
     if (!mkdtemp(tmp)) {
@@ -135,94 +279,76 @@ int node_demo(FILE *out, bool keep)
     for (size_t i = 0; i < count && r == 0; i++) {
         char id[9];
         snprintf(nodes[i].path, sizeof(nodes[i].path), "%s/%s", tmp, nodes[i].label);
-        r = node_init(nodes[i].path, nodes[i].role, nodes[i].name, NULL, &nodes[i].n);
+        r = node_init(nodes[i].path, nodes[i].role, nodes[i].name, i ? hub_hex : NULL, &nodes[i].n);
         if (r < 0) {
             fprintf(out, "demo: init %s: %s\n", nodes[i].label, kn_strerror(r));
             goto out;
         }
+        if (i == 0)
+            store_hex(nodes[0].n->id.pk, STORE_KEY_LEN, hub_hex);
         node_short_id(nodes[i].n->id.pk, id);
         fprintf(out, "  %-9s %-6s %s…  %s\n", nodes[i].label, nodes[i].role, id, nodes[i].name);
     }
-
-    fprintf(out, "\n2. Each appends signed entries to its own feed:\n");
-    if ((r = append(out, hub, "office.registered",
-                    "{\"office\":\"storuman\",\"kind\":\"organisation\",\"town\":\"Storuman\"}")) ||
-        (r = append(out, hub, "office.registered",
-                    "{\"office\":\"arjeplog\",\"kind\":\"private\",\"town\":\"Arjeplog\"}")) ||
-        (r = append(out, hub, "order.placed",
-                    "{\"order\":\"ORD-1001\",\"office\":\"storuman\",\"card\":\"SITHS\"}")) ||
-        (r = append(out, hub, "order.placed",
-                    "{\"order\":\"ORD-1002\",\"office\":\"arjeplog\",\"card\":\"SITHS\"}")) ||
-        (r = append(out, sto, "notice.received", "{\"order\":\"ORD-1001\"}")) ||
-        (r = append(out, sto, "card.collected", "{\"order\":\"ORD-1001\"}")) ||
-        (r = append(out, sto, "card.stored", "{\"order\":\"ORD-1001\",\"locked\":true}")) ||
-        (r = append(out, arj, "notice.received", "{\"order\":\"ORD-1002\"}")) ||
-        (r = append(out, arj, "handover.failed",
-                    "{\"order\":\"ORD-1002\",\"reason\":\"no-pin-envelope\"}")))
+    if ((r = walk(out, tmp, &nodes[0], &nodes[1], &nodes[2])) < 0)
         goto out;
 
-    fprintf(out, "\n3. Entries travel as exported files (what each receiver lacks, by its "
-                 "clock):\n");
-    if ((r = carry(out, tmp, hub, sto)) || (r = carry(out, tmp, sto, arj)) ||
-        (r = carry(out, tmp, arj, hub)) || (r = carry(out, tmp, hub, sto)))
-        goto out;
-    fprintf(out, "  arjeplog  -> hub       again: ");
-    {
-        /* Importing the same file twice changes nothing. */
-        char file[600];
-        struct node_import_report rep;
-        snprintf(file, sizeof(file), "%s/arjeplog-to-hub.kbundle", tmp);
-        if ((r = node_import(hub->n, file, &rep, out, NULL)) < 0)
-            goto out;
-        fprintf(out, "%zu new, %zu already held\n", rep.total.accepted, rep.total.duplicates);
-    }
-
-    fprintf(out, "\n4. Every node's feeds, clock and verification:\n");
+    fprintf(out, "\n7. Every node's feeds, verification and state digest:\n");
     for (size_t i = 0; i < count; i++) {
         struct print_ctx pc = { out, nodes, count };
-        uint64_t checked = 0, total = 0;
-        json_t *clock = NULL;
+        uint64_t checked = 0;
+        char hex[2 * STORE_HASH_LEN + 1];
         fprintf(out, "  %s:\n", nodes[i].label);
-        if ((r = store_clock(nodes[i].n->store, print_feed, &pc)) < 0 ||
-            (r = node_clock_json(nodes[i].n, &clock)) < 0)
+        if ((r = store_clock(nodes[i].n->store, print_feed, &pc)) < 0)
             goto out;
-        char *text = json_dumps(clock, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(clock);
-        if (!text) {
-            r = KN_ENOMEM;
-            goto out;
-        }
-        if (i == 0)
-            first_clock = text;
-        else if (strcmp(text, first_clock) != 0)
-            same = false;
-        fprintf(out, "      clock (as `kortnod clock --json` writes it): %zu bytes, %s\n",
-                strlen(text),
-                i == 0 || strcmp(text, first_clock) == 0 ? "same as the hub's"
-                                                         : "DIFFERS from the hub's");
-        if (i > 0)
-            free(text);
         int bad = store_verify_all(nodes[i].n->store, STORE_VERIFY_EVERY, NULL, NULL, &checked);
-        store_count(nodes[i].n->store, &total);
         if (bad != 0) {
             fprintf(out, "      verification FAILED (%d)\n", bad);
             r = bad < 0 ? bad : KN_ESIG;
             goto out;
         }
+        if ((r = store_domain_sync(nodes[i].n->store, false, NULL)) < 0 ||
+            (r = store_domain_digest(nodes[i].n->store, digest)) < 0)
+            goto out;
+        if (i == 0)
+            memcpy(first, digest, sizeof(first));
+        store_hex(digest, STORE_HASH_LEN, hex);
         fprintf(out,
-                "      verification passed: %llu of %llu entries, every signature and "
-                "hash link good\n",
-                (unsigned long long)checked, (unsigned long long)total);
+                "      verification passed: %llu entries, every signature and hash link "
+                "good\n      state digest %.16s…%s\n",
+                (unsigned long long)checked, hex,
+                memcmp(digest, first, sizeof(first)) ? "  DIFFERS" : "");
+        if (memcmp(digest, first, sizeof(first)) != 0) {
+            r = KN_EPROTO;
+            goto out;
+        }
     }
-    if (!same) {
-        fprintf(out, "\nThe nodes' clocks differ.\n");
-        r = KN_EPROTO;
+
+    fprintf(out, "\n8. The hub's reports:\n\n");
+    struct store_report_args a = { .now_ms = node_now_ms() + 35 * 86400000ull };
+    char month[8];
+    store_month(node_now_ms(), month);
+    a.month = month;
+    struct node *h = nodes[0].n;
+    if ((r = node_report_text(h, STORE_REPORT_STOCK, &a, "Stock per office:", out)) < 0 ||
+        (fputc('\n', out), r = node_report_text(h, STORE_REPORT_ORDERS, &a, "Orders:", out)) < 0 ||
+        (fputc('\n', out),
+         r = node_report_text(h, STORE_REPORT_INVOICE_OFFICES, &a,
+                              "Invoice basis this month (private: 500 SEK per card + 250 per "
+                              "extra meeting; organisation: 800 SEK + VAT):",
+                              out)) < 0 ||
+        (fputc('\n', out), r = node_report_text(h, STORE_REPORT_INVOICE_PROVIDERS, &a,
+                                                "Billed to care providers:", out)) < 0 ||
+        (fputc('\n', out), r = node_report_text(h, STORE_REPORT_ALERTS, &a,
+                                                "Alerts, as they will stand in 35 days:", out)) <
+            0 ||
+        (fputc('\n', out), r = node_report_text(h, STORE_REPORT_CONFLICTS, &a, "Conflicts:", out)) <
+            0 ||
+        (fputc('\n', out),
+         r = node_report_text(h, STORE_REPORT_DIRECTORY, &a, "Public office directory:", out)) < 0)
         goto out;
-    }
-    fprintf(out, "\nAll %zu nodes hold the same feeds, verified. Data: %s (%s)\n", count, tmp,
-            keep ? "kept" : "removed");
+    fprintf(out, "\nAll %zu nodes hold the same entries and the same state. Data: %s (%s)\n", count,
+            tmp, keep ? "kept" : "removed");
 out:
-    free(first_clock);
     if (r)
         fprintf(out, "\ndemo FAILED: %s\n", kn_strerror(r));
     for (size_t i = 0; i < count; i++)

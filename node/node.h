@@ -116,6 +116,10 @@ uint64_t node_now_ms(void);
  */
 int node_cmd_domain(const char *dir, int argc, char **argv, bool *handled);
 
+/* node_report_text() - a report as an aligned text table under title. 0 or a KN_E code. */
+int node_report_text(struct node *n, enum store_report which, const struct store_report_args *a,
+                     const char *title, FILE *out);
+
 /* node_domain_usage() - the list of steps and their options. */
 void node_domain_usage(FILE *out);
 

@@ -312,6 +312,11 @@ void dom_month(uint64_t ms, char out[8])
     out[7] = '\0';
 }
 
+void store_month(uint64_t ms, char out[8])
+{
+    dom_month(ms, out);
+}
+
 /* ---- payload fields ---- */
 
 static int find(struct dom_ctx *c, const char *name)

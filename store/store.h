@@ -349,6 +349,9 @@ int store_domain_sync(struct store *s, bool rebuild, struct store_domain_stats *
 int store_domain_write(struct store *s, const char *type, const uint8_t *payload, size_t len,
                        uint64_t timestamp_ms, struct store_entry *out, char *reason, size_t rsize);
 
+/* store_month() - "YYYY-MM" of ms in Swedish time (CET/CEST), as invoices count months. */
+void store_month(uint64_t ms, char out[8]);
+
 /* store_domain_digest() - BLAKE2b-256 over the projected state, table by table, row by row. */
 int store_domain_digest(struct store *s, uint8_t out[STORE_HASH_LEN]);
 
