@@ -94,6 +94,8 @@ static int check_days(struct dom_ctx *c, const char *days)
             return dom_invalid(c, "days: weekdays as mon,tue,...,sun, each once, in order");
         last = found;
         count++;
+        if (p[3] == ',' && p[4] == '\0')
+            return dom_invalid(c, "days: weekdays as mon,tue,...,sun, each once, in order");
         p += p[3] == ',' ? 4 : 3;
     }
     /* Open for hand-over at least two weekdays a week (DOMAIN.md, office rules). */
@@ -435,7 +437,8 @@ static int slot_free(struct dom_ctx *c, const char *office, int64_t at, const ch
 
 static int appointment_booked(struct dom_ctx *c)
 {
-    static const char *const from[] = { "collected", "stored", NULL };
+    /* The card is stored locked until it is handed over (DOMAIN.md, steps 6-8). */
+    static const char *const from[] = { "stored", NULL };
     char id[65], order[65], kind[24], place[DOM_MAX_TEXT + 1], okind[16];
     struct order o;
     sqlite3_stmt *st;
@@ -517,16 +520,20 @@ static int meeting(struct dom_ctx *c, const char *order, const char *office, con
     sqlite3_stmt *st;
     int64_t n = 0, extra = 0;
     char month[8];
+    /* The meeting right after one that failed for the holder's reasons is the extra one;
+     * a no-show is not a meeting held. */
     int r = dom_row(c, &st,
-                    "SELECT count(*), coalesce(sum(result = 'failed' AND reason IN"
-                    " ('no-valid-id', 'wrong-person', 'no-pin-envelope')), 0)"
-                    " FROM p_meetings WHERE order_id = ?1",
+                    "SELECT n, result = 'failed' AND reason IN"
+                    " ('no-valid-id', 'wrong-person', 'no-pin-envelope')"
+                    " FROM p_meetings WHERE order_id = ?1 ORDER BY n DESC LIMIT 1",
                     "t", order);
     if (r < 0)
         return r;
-    n = sqlite3_column_int64(st, 0);
-    extra = sqlite3_column_int64(st, 1) > 0;
-    dom_done(st);
+    if (r == 1) {
+        n = sqlite3_column_int64(st, 0);
+        extra = sqlite3_column_int64(st, 1) != 0 && strcmp(reason, "no-show") != 0;
+        dom_done(st);
+    }
     dom_month(c->e->timestamp_ms, month);
     return dom_exec(c,
                     "INSERT INTO p_meetings(order_id, n, office, office_kind, at_ms, month, result,"
@@ -536,28 +543,34 @@ static int meeting(struct dom_ctx *c, const char *order, const char *office, con
 
 static int handover(struct dom_ctx *c, bool completed)
 {
-    static const char *const from[] = { "collected", "stored", NULL };
+    static const char *const from[] = { "stored", NULL };
     char id[65], serial[65], reason[24], appointment[65], okind[16];
     struct order o;
     int r;
     TEXT(c, "order", id);
+    /* The trained routine: valid ID checked, the right person, the PIN envelope present. */
+    if (completed && (!dom_bool(c, "id_checked") || !dom_bool(c, "right_person") ||
+                      !dom_bool(c, "pin_envelope")))
+        return dom_invalid(c, "a hand-over needs id_checked, right_person and pin_envelope "
+                              "all true; otherwise record handover.failed");
     if ((r = order_in(c, id, &o, from)) != 0 || (r = office_active(c, o.office, ts(c), okind)) != 0)
         return r;
     if (completed) {
-        /* The trained routine: valid ID checked, the right person, the PIN envelope present. */
-        if (!dom_bool(c, "id_checked") || !dom_bool(c, "right_person") ||
-            !dom_bool(c, "pin_envelope"))
-            return dom_invalid(c, "a hand-over needs id_checked, right_person and pin_envelope "
-                                  "all true; otherwise record handover.failed");
         TEXT(c, "serial", serial);
         if (strcmp(serial, o.serial) != 0)
             return dom_conflict(c, "card serial %s is not the card shipped for order %s (%s)",
                                 serial, id, o.serial);
     }
     if (TEXT(c, "appointment", appointment)) {
-        char aoffice[65];
-        if ((r = appointment_get(c, appointment, aoffice)) != 0)
-            return r;
+        sqlite3_stmt *st;
+        if ((r = dom_row(c, &st,
+                         "SELECT 1 FROM p_appointments WHERE appointment = ?1 AND order_id = ?2"
+                         " AND state = 'booked'",
+                         "tt", appointment, id)) <= 0)
+            return r < 0 ? r
+                         : dom_conflict(c, "appointment %s is not a booked meeting for order %s",
+                                        appointment, id);
+        dom_done(st);
         if ((r = dom_exec(c, "UPDATE p_appointments SET state = ?2 WHERE appointment = ?1", "tt",
                           appointment, completed ? "done" : "failed")) < 0)
             return r;
