@@ -719,7 +719,8 @@ static int load_pending(struct store *s, bool all, struct pending **out, size_t 
         free(v);
         return r;
     }
-    qsort(v, len, sizeof(*v), pending_cmp);
+    if (len > 1)
+        qsort(v, len, sizeof(*v), pending_cmp);
     *out = v;
     *n = len;
     return 0;
