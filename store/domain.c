@@ -819,6 +819,23 @@ static int process(struct store *s, bool force_rebuild, struct store_domain_stat
     if ((r = hub_id(s, hub)) < 0)
         return r;
     bool rebuild = force_rebuild;
+    /* A fork proof that arrived after entries of its feed were applied takes them back: the
+     * state must be what it would be had the proof come first. */
+    if (!rebuild) {
+        sqlite3_stmt *st;
+        r = s_row(s, &st,
+                  "SELECT 1 FROM p_applied a JOIN forks f ON f.author = a.author"
+                  " AND f.seq <= a.seq LIMIT 1",
+                  "");
+        if (r < 0)
+            return r;
+        if (r == 1) {
+            dom_done(st);
+            rebuild = true;
+            stats->rebuilt = true;
+        }
+        r = 0;
+    }
     for (int pass = 0; pass < 2; pass++) {
         if (rebuild && (r = clear_projection(s)) < 0)
             goto out;
@@ -921,7 +938,7 @@ int store_domain_write(struct store *s, const char *type, const uint8_t *payload
     if (!ev) {
         if (reason)
             snprintf(reason, rsize, "unknown event type %s", type);
-        return KN_EINVAL;
+        return KN_EREFUSED;
     }
     if ((r = hub_id(s, hub)) < 0)
         return r;

@@ -160,6 +160,7 @@ static int office_updated(struct dom_ctx *c)
         return dom_conflict(c, "office %s is closed", office);
     if (dom_has(c, "days") && (r = check_days(c, TEXT(c, "days", v))) != 0)
         return r;
+    r = 0;
     for (size_t i = 0; i < 5 && r == 0; i++)
         if (TEXT(c, cols[i], v))
             r = dom_exec(c, sql[i], "tt", office, v);
