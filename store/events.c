@@ -214,6 +214,8 @@ static int node_bound(struct dom_ctx *c)
     TEXT(c, "role", role);
     if ((r = office_get(c, office, k, s)) <= 0)
         return r < 0 ? r : dom_conflict(c, "no office %s is registered", office);
+    if (!strcmp(s, "closed"))
+        return dom_conflict(c, "office %s is closed", office);
     return dom_exec(c, "INSERT OR REPLACE INTO p_nodes(node, role, office) VALUES (?1, ?2, ?3)",
                     "ttt", node, role, office);
 }
@@ -347,8 +349,13 @@ static int card_shipped(struct dom_ctx *c)
     TEXT(c, "order", id);
     TEXT(c, "serial", serial);
     TEXT(c, "rek", rek);
+    char k[16], s[16];
     if ((r = order_in(c, id, &o, from)) != 0)
         return r;
+    if ((r = office_get(c, o.office, k, s)) < 0)
+        return r;
+    if (!strcmp(s, "closed"))
+        return dom_conflict(c, "office %s is closed; the card cannot be sent there", o.office);
     return dom_exec(c,
                     "UPDATE p_orders SET state = 'shipped', serial = ?2, rek = ?3, shipped_ms = ?4"
                     " WHERE order_id = ?1",
@@ -449,8 +456,9 @@ static int appointment_booked(struct dom_ctx *c)
     TEXT(c, "order", order);
     TEXT(c, "place_kind", kind);
     TEXT(c, "place", place);
+    /* The office must still hand out cards when the meeting takes place. */
     if ((r = check_place(c, kind)) != 0 || (r = order_in(c, order, &o, from)) != 0 ||
-        (r = office_active(c, o.office, ts(c), okind)) != 0)
+        (r = office_active(c, o.office, at > ts(c) ? at : ts(c), okind)) != 0)
         return r;
     if ((r = dom_row(c, &st, "SELECT 1 FROM p_appointments WHERE appointment = ?1", "t", id)) !=
         0) {
@@ -481,12 +489,13 @@ static int appointment_get(struct dom_ctx *c, const char *id, char office[65])
 
 static int appointment_moved(struct dom_ctx *c)
 {
-    char id[65], office[65], kind[24], place[DOM_MAX_TEXT + 1];
+    char id[65], office[65], kind[24], place[DOM_MAX_TEXT + 1], okind[16];
     int64_t at = (int64_t)dom_uint(c, "at_ms");
     int r;
     TEXT(c, "appointment", id);
     if ((r = appointment_get(c, id, office)) != 0 ||
         (r = check_place(c, TEXT(c, "place_kind", kind))) != 0 ||
+        (r = office_active(c, office, at > ts(c) ? at : ts(c), okind)) != 0 ||
         (r = slot_free(c, office, at, id)) != 0)
         return r;
     if ((r = dom_exec(c, "UPDATE p_appointments SET at_ms = ?2 WHERE appointment = ?1", "ti", id,
@@ -752,9 +761,17 @@ static int catalogue_audited(struct dom_ctx *c)
 {
     char id[65];
     int r;
+    sqlite3_stmt *st;
     TEXT(c, "entry", id);
     if ((r = catalogue_get(c, id)) != 0)
         return r;
+    /* An entry not confirmed for a year has lapsed: it is added again, not audited. */
+    if ((r = dom_row(c, &st, "SELECT 1 FROM p_catalogue WHERE entry = ?1 AND valid_until_ms < ?2",
+                     "ti", id, ts(c))) != 0) {
+        if (r == 1)
+            dom_done(st);
+        return r < 0 ? r : dom_conflict(c, "catalogue entry %s has lapsed (valid one year)", id);
+    }
     return dom_exec(c,
                     "UPDATE p_catalogue SET audited_ms = ?2, valid_until_ms = ?3 WHERE entry = ?1",
                     "tii", id, ts(c), (int64_t)dom_add_months(c->e->timestamp_ms, 12));

@@ -62,6 +62,15 @@ static const char sql_alerts[] =
     " UNION ALL SELECT 'audit-overdue', office, entry,"
     " 'last audit ' || strftime('%Y-%m-%d', audited_ms / 1000, 'unixepoch')"
     " FROM p_catalogue WHERE removed_ms IS NULL AND kn_add_months(audited_ms, 3) < ?1"
+    " AND valid_until_ms >= ?1"
+    " UNION ALL SELECT 'catalogue-lapsed', office, entry,"
+    " 'not confirmed since ' || strftime('%Y-%m-%d', audited_ms / 1000, 'unixepoch')"
+    " || '; deregister or add again'"
+    " FROM p_catalogue WHERE removed_ms IS NULL AND valid_until_ms < ?1"
+    " UNION ALL SELECT 'receipt-not-archived', office, reserve,"
+    " 'receipt ' || receipt || ' of ' || strftime('%Y-%m-%d', issued_ms / 1000, 'unixepoch')"
+    " || ' not archived'"
+    " FROM p_reserves WHERE receipt_archived_ms IS NULL AND issued_ms < ?1 - 7 * 86400000"
     " UNION ALL SELECT 'too-few-administrators', o.office, o.office,"
     " (SELECT count(*) FROM p_admins a WHERE a.office = o.office) || ' administrator(s); an"
     " organisation office needs two'"
@@ -104,7 +113,7 @@ static const char sql_invoice_providers[] =
 
 static const char sql_directory[] =
     "SELECT name, town, place, booking, days, kind, office FROM p_offices o"
-    " WHERE status IN ('open', 'notice')"
+    " WHERE (status = 'open' OR (status = 'notice' AND notice_ends_ms >= ?1))"
     " AND (kind = 'private' OR (SELECT count(*) FROM p_admins a WHERE a.office = o.office) >= 2)"
     " ORDER BY town, name";
 
@@ -144,6 +153,7 @@ int store_report(struct store *s, enum store_report which, const struct store_re
             sqlite3_bind_text(st, 2, a->office, -1, SQLITE_STATIC);
         break;
     case STORE_REPORT_ALERTS:
+    case STORE_REPORT_DIRECTORY:
         sqlite3_bind_int64(st, 1, a ? (int64_t)a->now_ms : 0);
         break;
     case STORE_REPORT_INVOICE_OFFICES:

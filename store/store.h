@@ -384,7 +384,7 @@ struct store_report_args {
     const char *state;  /* ORDERS: only this state (NULL: all) */
     const char *office; /* STOCK, ORDERS, INVOICE_*: only this office (NULL: all) */
     const char *month;  /* INVOICE_*: YYYY-MM, required */
-    uint64_t now_ms;    /* ALERTS: the time to judge ages by */
+    uint64_t now_ms;    /* ALERTS, DIRECTORY: the time to judge ages and notice periods by */
 };
 
 enum store_cell_type { STORE_CELL_NULL, STORE_CELL_INT, STORE_CELL_TEXT };

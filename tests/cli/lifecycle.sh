@@ -510,6 +510,7 @@ for o, x in m["orders"].items():
         want.add(("stored-long", x["office"], o))
 if valid_until < later:
     want.add(("reserve-overdue", "storuman", "R-S1"))
+want.add(("receipt-not-archived", "storuman", "R-S1"))  # issued today, never archived: > 7 days
 got = {(r["alert"], r["office"], r["subject"]) for r in d}
 assert len(d) == len(got) and got == want, (sorted(got), sorted(want))
 assert ("not-received", "storuman", "S3") in got and ("reserve-overdue", "storuman", "R-S1") in got

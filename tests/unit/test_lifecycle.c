@@ -689,9 +689,14 @@ static void test_office_updated_closed(void **state)
     NO(s, "office.closed", now(), "only the hub", "s:office", "storuman");
 
     as(s, &id_hub);
+    OK(s, "order.placed", now(), "s:order", "o9", "s:care_provider", "x", "s:holder", "H",
+       "s:office", "storuman", "s:card_type", "siths-eid");
     OK(s, "office.closed", now(), "s:office", "storuman");
     assert_string_equal(q_text(s, "SELECT status FROM p_offices WHERE office = ?1", "storuman"),
                         "closed");
+    NO(s, "card.shipped", now(), "closed", "s:order", "o9", "s:serial", "SN9", "s:rek", "RR9");
+    NO(s, "node.bound", now(), "closed", "s:node", hex_b, "s:office", "storuman", "s:role",
+       "office");
     NO(s, "office.closed", now(), "already closed", "s:office", "storuman");
     NO(s, "office.updated", now(), "closed", "s:office", "storuman", "s:name", "Later");
     NO(s, "admin.added", now(), "closed", "s:office", "storuman", "s:admin", "carl", "s:name",
@@ -1103,8 +1108,11 @@ static void test_notice_private(void **state)
        "s:holder", "H", "s:office", "storuman", "s:card_type", "siths-eid");
     as(s, &id_a);
     HAND_OK(s, "o1", notice + 15 * DAY);
+    /* A meeting after the notice period cannot be booked, even while the office is open. */
+    NO(s, "appointment.booked", ends - HOUR, "notice period", "s:appointment", "ap3", "s:order",
+       "o3", "u:at_ms", U64(ends + DAY), "s:place_kind", "office", "s:place", "Office");
     OK(s, "appointment.booked", ends - HOUR, "s:appointment", "ap3", "s:order", "o3", "u:at_ms",
-       U64(ends + DAY), "s:place_kind", "office", "s:place", "Office");
+       U64(ends - HOUR / 2), "s:place_kind", "office", "s:place", "Office");
     HAND_OK(s, "o2", ends); /* the last moment of the notice period */
     HAND_NO(s, "o3", ends + 1, "notice period");
     HAND_NO(s, "o4", ends + DAY, "notice period");
@@ -1309,6 +1317,83 @@ static void test_catalogue(void **state)
     as(s, &id_bm);
     OK(s, "catalogue.audited", audit, "s:entry", "e2");
     OK(s, "catalogue.removed", audit + DAY, "s:entry", "e2");
+    /* an entry not confirmed within a year has lapsed: no audit brings it back */
+    as(s, &id_hub);
+    OK(s, "catalogue.added", added, "s:entry", "e4", "s:office", "umea", "s:person", "Ola Ek",
+       "s:unit", "Skolan");
+    NO(s, "catalogue.audited", T0 + 367 * DAY, "lapsed", "s:entry", "e4");
+    OK(s, "catalogue.audited", T0 + 366 * DAY, "s:entry", "e4"); /* the last valid moment */
+    finish(s);
+}
+
+struct rows {
+    size_t n;
+    char seen[16][96];
+};
+
+static int collect_rows(void *ud, size_t ncols, const char *const *names,
+                        const struct store_cell *cells)
+{
+    struct rows *r = ud;
+    char line[96] = "";
+    (void)names;
+    for (size_t i = 0; i < ncols && i < 3; i++) {
+        strncat(line, cells[i].text ? cells[i].text : "-", sizeof(line) - strlen(line) - 2);
+        strcat(line, "|");
+    }
+    if (r->n < 16)
+        snprintf(r->seen[r->n], sizeof(r->seen[0]), "%s", line);
+    r->n++;
+    return 0;
+}
+
+static bool has_row(const struct rows *r, const char *prefix)
+{
+    for (size_t i = 0; i < r->n && i < 16; i++)
+        if (!strncmp(r->seen[i], prefix, strlen(prefix)))
+            return true;
+    return false;
+}
+
+/* The directory drops an office whose notice has ended; alerts name lapsed catalogue entries and
+ * receipts not archived a week after the reserve card was issued. */
+static void test_reports_time_rules(void **state)
+{
+    (void)state;
+    struct store *s = base();
+    struct rows r = { 0 };
+    uint64_t notice = T0 + 40 * DAY;
+    as(s, &id_hub);
+    OK(s, "catalogue.added", T0, "s:entry", "c1", "s:office", "umea", "s:person", "P", "s:unit",
+       "U");
+    admin(s, "umea", "cia");
+    as(s, &id_a);
+    OK(s, "reserve.issued", T0, "s:reserve", "r1", "s:office", "storuman", "s:holder", "H",
+       "s:reason", "new-hire", "u:valid_until_ms", U64(T0 + 60 * DAY), "s:receipt", "k1");
+    OK(s, "office.notice", notice, "s:office", "storuman");
+
+    struct store_report_args a = { .now_ms = T0 + 3 * DAY };
+    assert_int_equal(store_report(s, STORE_REPORT_ALERTS, &a, collect_rows, &r), 0);
+    assert_false(has_row(&r, "receipt-not-archived|"));
+    a.now_ms = T0 + 8 * DAY;
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(store_report(s, STORE_REPORT_ALERTS, &a, collect_rows, &r), 0);
+    assert_true(has_row(&r, "receipt-not-archived|storuman|r1|"));
+    a.now_ms = T0 + 370 * DAY;
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(store_report(s, STORE_REPORT_ALERTS, &a, collect_rows, &r), 0);
+    assert_true(has_row(&r, "catalogue-lapsed|umea|c1|"));
+    assert_false(has_row(&r, "audit-overdue|umea|c1|"));
+
+    /* storuman (private) is listed during its notice period, not after it */
+    a.now_ms = notice + DAY;
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(store_report(s, STORE_REPORT_DIRECTORY, &a, collect_rows, &r), 0);
+    assert_int_equal(r.n, 2);
+    a.now_ms = notice + 32 * DAY;
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(store_report(s, STORE_REPORT_DIRECTORY, &a, collect_rows, &r), 0);
+    assert_int_equal(r.n, 1);
     finish(s);
 }
 
@@ -2102,6 +2187,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reserve, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_catalogue, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_invoice, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_reports_time_rules, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_fields, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_type_write, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_invalid_entries_listed, test_setup, test_teardown),
