@@ -3,12 +3,17 @@
  * bench_domain - how fast the card domain's projection follows the log (store/domain.c), on real
  * database files in WAL mode (a fresh temporary directory, removed at the end):
  *
- *     bench_domain [--offices N] [--orders N] [--tail N] [--dir DIR] [--keep]
+ *     bench_domain [--offices N] [--orders N] [--tail N] [--direct] [--dir DIR] [--keep]
  *
  *   --offices N  card-issuing offices, each with a node of its own (default 20); even-numbered
  *                ones are organisation offices (two administrators), odd ones private
  *   --orders N   orders per office (default 250: 5,000 orders, some 30,000 entries in all)
- *   --tail N     orders the hub places after it has seen every office's entries (default 500)
+ *   --tail N     orders the hub places through store_domain_write after it has seen every
+ *                office's entries (default 500; 20 with --direct)
+ *   --direct     write the orders and the offices' steps with store_append and the deps
+ *                store_domain_write would give them (no projection while writing), so that a
+ *                large log (--orders 5000: 600,000 entries) is made in minutes; the projection
+ *                is then built by store_domain_sync, and (a) is measured on the tail only
  *   --dir DIR    where to create the temporary directory (default $TMPDIR or /tmp)
  *   --keep       leave the databases there
  *
@@ -29,6 +34,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +53,7 @@
 
 struct opts {
     size_t offices, orders, tail;
+    bool direct;
     const char *dir;
     bool keep;
 };
@@ -59,10 +66,12 @@ struct field {
     const char *s;
 };
 
-/* Entries as the bytes that travel, copied out of a store with store_range. */
+/* Entries as the bytes that travel, copied out of a store with store_range (owned), or a view
+ * of another raws' entries (not owned). */
 struct raws {
     size_t n, cap;
     struct store_raw *v;
+    bool view;
 };
 
 struct node {
@@ -75,6 +84,16 @@ struct node {
 static char tmpdir[4096];
 static int failures;
 static uint64_t clock_ms = T0_MS; /* entry timestamps: one second apart, always increasing */
+
+/* How the next event is written: through the domain (checked and applied at once), or, when
+ * direct, appended with these deps for store_domain_sync to apply later. */
+static struct {
+    bool direct;
+    struct store_entry_id deps[2];
+    size_t ndeps;
+} how;
+static struct store_entry_id last; /* the entry written last */
+static struct store_entry *scratch;
 
 static double now(void)
 {
@@ -90,10 +109,52 @@ static double peak_rss_mb(void)
     return (double)ru.ru_maxrss / 1024.0; /* kilobytes on Linux */
 }
 
+/* The peak resident set since the last step_begin (VmHWM, reset through clear_refs), or the
+ * process's peak when the kernel does not allow the reset. */
+static bool hwm_resettable;
+
+static double step_peak_mb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            kb = strtod(line + 6, NULL);
+    if (f)
+        fclose(f);
+    return hwm_resettable && kb >= 0 ? kb / 1024.0 : peak_rss_mb();
+}
+
+static double overall_peak(void);
+
+static double step_begin(void)
+{
+    overall_peak(); /* what the step before reached */
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    hwm_resettable = f && fputs("5", f) >= 0;
+    if (f && fclose(f) != 0)
+        hwm_resettable = false;
+    return now();
+}
+
+/* The process's peak: resetting VmHWM resets getrusage's figure too, so it is kept here. */
+static double overall_peak_mb;
+
+static double overall_peak(void)
+{
+    double p = step_peak_mb();
+    if (p > overall_peak_mb)
+        overall_peak_mb = p;
+    return overall_peak_mb;
+}
+
 static void report(const char *name, size_t n, double secs)
 {
-    printf("%s: %zu entries in %.3f s = %.0f entries/s (peak RSS %.1f MB)\n", name, n, secs,
-           secs > 0 ? (double)n / secs : 0, peak_rss_mb());
+    double step = step_peak_mb();
+    printf("%s: %zu entries in %.3f s = %.0f entries/s (peak RSS %.1f MB in this step, %.1f MB "
+           "in all)\n",
+           name, n, secs, secs > 0 ? (double)n / secs : 0, step, overall_peak());
     fflush(stdout);
 }
 
@@ -126,7 +187,7 @@ static int sbuf_write(void *data, const char *buf, size_t len)
     return msgpack_sbuffer_write(data, buf, len);
 }
 
-/* Sign and append one event through the domain, which must accept it. */
+/* Sign and append one event (see how), which the domain must accept; its id into last. */
 static void write_event(struct node *n, const char *type, const struct field *f, size_t nf)
 {
     msgpack_sbuffer sb;
@@ -148,14 +209,53 @@ static void write_event(struct node *n, const char *type, const struct field *f,
             msgpack_pack_str_with_body(&pk, f[i].s, strlen(f[i].s));
     }
     clock_ms += 1000;
-    int r = store_domain_write(n->s, type, (const uint8_t *)sb.data, sb.size, clock_ms, NULL,
+    int r;
+    if (how.direct) {
+        struct store_draft d = { type,   clock_ms, how.deps, how.ndeps, (const uint8_t *)sb.data,
+                                 sb.size };
+        r = store_append(n->s, &d, scratch);
+    } else {
+        r = store_domain_write(n->s, type, (const uint8_t *)sb.data, sb.size, clock_ms, scratch,
                                reason, sizeof(reason));
+    }
     msgpack_sbuffer_destroy(&sb);
     if (r == KN_EREFUSED) {
         fprintf(stderr, "bench_domain: %s refused: %s\n", type, reason);
         exit(1);
     }
     check(type, r);
+    memcpy(last.author, scratch->author, STORE_KEY_LEN);
+    last.seq = scratch->seq;
+    memcpy(last.hash, scratch->hash, STORE_HASH_LEN);
+    how.ndeps = 0;
+}
+
+/* The next direct write depends on id (what store_domain_write would pick: the last entry that
+ * moved the same object, and the last entry applied when that is another node's). */
+static void dep(const struct store_entry_id *id)
+{
+    if (how.ndeps == 1 && memcmp(&how.deps[0], id, sizeof(*id)) == 0)
+        return;
+    how.deps[how.ndeps++] = *id;
+}
+
+/* Direct writes go in transactions of 5000. */
+static void tx_tick(struct store *s, size_t *count)
+{
+    if (!how.direct)
+        return;
+    if (*count % 5000 == 0) {
+        if (*count)
+            check("tx_commit", store_tx_commit(s));
+        check("tx_begin", store_tx_begin(s));
+    }
+    ++*count;
+}
+
+static void tx_end(struct store *s, size_t count)
+{
+    if (how.direct && count)
+        check("tx_commit", store_tx_commit(s));
 }
 
 #define EVENT(n, type, ...)                                       \
@@ -236,9 +336,23 @@ static void raws_take(struct raws *r, struct store *s, const uint8_t *author, ui
     check("store_range", store_range(s, author, from, to, raws_add, r));
 }
 
+/* r's entries from..from+n-1 appended to view, which does not own them. */
+static void raws_view(struct raws *view, const struct raws *r, size_t from, size_t n)
+{
+    view->view = true;
+    if (view->n + n > view->cap) {
+        view->cap = view->n + n;
+        view->v = realloc(view->v, view->cap * sizeof(*view->v));
+        if (!view->v)
+            abort();
+    }
+    memcpy(view->v + view->n, r->v + from, n * sizeof(*r->v));
+    view->n += n;
+}
+
 static void raws_free(struct raws *r)
 {
-    for (size_t i = 0; i < r->n; i++)
+    for (size_t i = 0; !r->view && i < r->n; i++)
         free((void *)r->v[i].signed_header);
     free(r->v);
     memset(r, 0, sizeof(*r));
@@ -315,7 +429,7 @@ static void expect_stock(struct store *s, const struct opts *o, size_t ordered, 
 static void digest_hex(struct store *s, char out[2 * STORE_HASH_LEN + 1], double *secs)
 {
     uint8_t d[STORE_HASH_LEN];
-    double t0 = now();
+    double t0 = step_begin();
     check("store_domain_digest", store_domain_digest(s, d));
     *secs = now() - t0;
     store_hex(d, STORE_HASH_LEN, out);
@@ -338,32 +452,38 @@ static void serial_of(const char *order, char out[40])
     snprintf(out, 40, "SN-%s", order);
 }
 
-/* The hub: offices, administrators, bindings; orders placed and shipped (placed only when
- * ship is false). Returns the number of entries written. */
+/* The hub places orders first..first+count-1 of every office, and ships them when shipped is
+ * not NULL (shipped[office * orders + k] receives the id of card.shipped). Returns the number
+ * of entries written. */
 static size_t hub_orders(struct node *hub, const struct opts *o, size_t first, size_t count,
-                         bool ship)
+                         struct store_entry_id *shipped)
 {
     static const char *const providers[] = { "region-norrbotten", "region-vasterbotten",
                                              "region-jamtland", "arjeplogs-kommun" };
     char oid[32], office[32], serial[40], rek[48];
-    size_t n = 0;
+    size_t n = 0, tx = 0;
     for (size_t k = first; k < first + count; k++) {
         for (size_t i = 0; i < o->offices; i++) {
             office_id(i, office);
             order_id(i, k, oid);
+            tx_tick(hub->s, &tx);
             EVENT(hub, "order.placed", S("card_type", "siths-e"),
                   S("care_provider", providers[(i + k) % 4]), S("holder", "N.N."),
                   S("office", office), S("order", oid));
             n++;
-            if (!ship)
+            if (!shipped)
                 continue;
             serial_of(oid, serial);
             snprintf(rek, sizeof(rek), "RR%02u%06uSE", (unsigned)(i % 100),
                      (unsigned)(k % 1000000));
+            dep(&last); /* the order.placed: the entry that last moved the order */
+            tx_tick(hub->s, &tx);
             EVENT(hub, "card.shipped", S("order", oid), S("rek", rek), S("serial", serial));
+            shipped[i * o->orders + k] = last;
             n++;
         }
     }
+    tx_end(hub->s, tx);
     return n;
 }
 
@@ -390,21 +510,38 @@ static size_t hub_setup(struct node *hub, struct node *offices, const struct opt
     return n;
 }
 
-/* An office node walks each of its cards from shipped to handed over. */
-static size_t office_walk(struct node *n, size_t i, const struct opts *o)
+/* An office node walks each of its cards from shipped to handed over. Direct writes depend on
+ * the card's shipment (and the first also on the hub's tip: what the office had applied last),
+ * then each on the step before. */
+static size_t office_walk(struct node *n, size_t i, const struct opts *o,
+                          const struct store_entry_id *shipped,
+                          const struct store_entry_id *hub_tip)
 {
     char oid[32], serial[40];
-    size_t count = 0;
+    size_t count = 0, tx = 0;
     for (size_t k = 0; k < o->orders; k++) {
         order_id(i, k, oid);
         serial_of(oid, serial);
+        if (how.direct) {
+            dep(&shipped[i * o->orders + k]);
+            if (k == 0)
+                dep(hub_tip);
+        }
+        tx_tick(n->s, &tx);
         EVENT(n, "notice.received", S("order", oid));
+        dep(&last);
+        tx_tick(n->s, &tx);
         EVENT(n, "card.collected", S("order", oid));
+        dep(&last);
+        tx_tick(n->s, &tx);
         EVENT(n, "card.stored", TRUE("locked"), S("order", oid));
+        dep(&last);
+        tx_tick(n->s, &tx);
         EVENT(n, "handover.completed", TRUE("id_checked"), S("order", oid), TRUE("pin_envelope"),
               TRUE("right_person"), S("serial", serial));
         count += 4;
     }
+    tx_end(n->s, tx);
     return count;
 }
 
@@ -438,7 +575,7 @@ static size_t parse_count(const char *s, bool zero_ok)
 
 int main(int argc, char **argv)
 {
-    struct opts o = { 20, 250, 500, NULL, false };
+    struct opts o = { 20, 250, SIZE_MAX, false, NULL, false };
     struct store_domain_stats st;
     char hub_digest[2 * STORE_HASH_LEN + 1], merged_digest[2 * STORE_HASH_LEN + 1];
     double t0, t, dt;
@@ -452,15 +589,20 @@ int main(int argc, char **argv)
             o.tail = parse_count(argv[++i], true);
         } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
             o.dir = argv[++i];
+        } else if (strcmp(argv[i], "--direct") == 0) {
+            o.direct = true;
         } else if (strcmp(argv[i], "--keep") == 0) {
             o.keep = true;
         } else {
             fprintf(stderr,
-                    "usage: %s [--offices N] [--orders N] [--tail N] [--dir DIR] [--keep]\n",
+                    "usage: %s [--offices N] [--orders N] [--tail N] [--direct] [--dir DIR] "
+                    "[--keep]\n",
                     argv[0]);
             return 2;
         }
     }
+    if (o.tail == SIZE_MAX)
+        o.tail = o.direct ? 20 : 500;
     if (o.offices > 99) {
         fprintf(stderr, "bench_domain: at most 99 offices\n");
         return 2;
@@ -474,8 +616,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_domain: mkdtemp %s: %s\n", tmpdir, strerror(errno));
         return 1;
     }
-    printf("bench_domain: %zu offices x %zu orders (+%zu late orders), databases in %s\n",
-           o.offices, o.orders, o.tail, tmpdir);
+    printf("bench_domain: %zu offices x %zu orders (+%zu late orders)%s, databases in %s\n",
+           o.offices, o.orders, o.tail, o.direct ? ", direct writes" : "", tmpdir);
+    scratch = malloc(sizeof(*scratch));
+    struct store_entry_id *shipped = calloc(o.offices * o.orders, sizeof(*shipped));
+    if (!scratch || !shipped)
+        abort();
 
     struct node hub, *offices = calloc(o.offices, sizeof(*offices));
     if (!offices)
@@ -491,74 +637,104 @@ int main(int argc, char **argv)
     /* (a) The hub writes: every store_domain_write applies its entry on the incremental path. */
     size_t nsetup = hub_setup(&hub, offices, &o);
     size_t half = o.orders / 2;
-    t0 = now();
-    size_t nw1 = hub_orders(&hub, &o, 0, half, true);
+    how.direct = o.direct;
+    t0 = step_begin();
+    size_t nw1 = hub_orders(&hub, &o, 0, half, shipped);
     dt = now() - t0;
     t0 = now();
-    size_t nw2 = hub_orders(&hub, &o, half, o.orders - half, true);
+    size_t nw2 = hub_orders(&hub, &o, half, o.orders - half, shipped);
     t = now() - t0;
-    report("(a) hub store_domain_write (incremental apply), order.placed + card.shipped", nw1 + nw2,
-           dt + t);
+    report(o.direct ? "hub store_append (direct, in transactions of 5000), order.placed + "
+                      "card.shipped"
+                    : "(a) hub store_domain_write (incremental apply), order.placed + card.shipped",
+           nw1 + nw2, dt + t);
     printf("    first half %.0f entries/s, second half %.0f entries/s (the log grows from %zu to "
            "%zu entries)\n",
            dt > 0 ? (double)nw1 / dt : 0, t > 0 ? (double)nw2 / t : 0, nsetup + nw1,
            nsetup + nw1 + nw2);
     uint64_t hub_seq = feed_seq(hub.s, hub.id.pk);
+    struct store_entry_id hub_tip = last;
 
     /* Each office takes the hub's feed, then walks its own cards. */
     struct raws hubfeed = { 0 };
     raws_take(&hubfeed, hub.s, hub.id.pk, 1, 0);
     size_t nwalk = 0;
     double tsync = 0, twalk = 0;
+    step_begin(); /* the next two lines report the peak over every office */
     for (size_t i = 0; i < o.offices; i++) {
         t0 = now();
-        ingest_all(offices[i].s, &hubfeed, "office ingests the hub's feed");
-        sync_checked(offices[i].s, false, "office sync of the hub's feed", &st);
+        if (!o.direct) { /* direct writes need no projection: the offices skip this */
+            ingest_all(offices[i].s, &hubfeed, "office ingests the hub's feed");
+            sync_checked(offices[i].s, false, "office sync of the hub's feed", &st);
+        }
         tsync += now() - t0;
         t0 = now();
-        nwalk += office_walk(&offices[i], i, &o);
+        nwalk += office_walk(&offices[i], i, &o, shipped, &hub_tip);
         twalk += now() - t0;
     }
-    report("office ingest + store_domain_sync of the hub's feed (from an empty projection)",
-           hubfeed.n * o.offices, tsync);
-    report("(a') office store_domain_write: notice, collected, stored, handed over", nwalk, twalk);
+    if (!o.direct)
+        report("office ingest + store_domain_sync of the hub's feed (from an empty projection)",
+               hubfeed.n * o.offices, tsync);
+    report(o.direct ? "office store_append (direct): notice, collected, stored, handed over"
+                    : "(a') office store_domain_write: notice, collected, stored, handed over",
+           nwalk, twalk);
 
     /* The offices' feeds: office 0's in two halves, so that its second half can come late. */
     struct raws offs = { 0 }, late = { 0 }, all_offices = { 0 };
     uint64_t seq0 = feed_seq(offices[0].s, offices[0].id.pk);
-    for (size_t i = 0; i < o.offices; i++) {
+    for (size_t i = 0; i < o.offices; i++)
         raws_take(&all_offices, offices[i].s, offices[i].id.pk, 1, 0);
-        if (i == 0) {
-            raws_take(&offs, offices[0].s, offices[0].id.pk, 1, seq0 / 2);
-            raws_take(&late, offices[0].s, offices[0].id.pk, seq0 / 2 + 1, 0);
-        } else {
-            raws_take(&offs, offices[i].s, offices[i].id.pk, 1, 0);
-        }
-    }
+    raws_view(&offs, &all_offices, 0, seq0 / 2);
+    raws_view(&offs, &all_offices, seq0, all_offices.n - seq0);
 
     /* The hub hears from every office (incremental: all of it sorts after the hub's own). */
-    t0 = now();
+    t0 = step_begin();
     ingest_all(hub.s, &all_offices, "hub ingests the offices' feeds");
-    sync_checked(hub.s, false, "hub sync of the offices' entries", &st);
-    t = now() - t0;
-    report("hub ingest + store_domain_sync of every office's entries", all_offices.n, t);
-    if (st.rebuilt)
-        problem("the hub rebuilt for entries that all sort after its own");
-    /* ... and places more orders, which sort after everything: the late tail. */
-    size_t ntail =
-        o.tail ? hub_orders(&hub, &o, o.orders, (o.tail + o.offices - 1) / o.offices, false) : 0;
-    struct raws tail = { 0 };
-    raws_take(&tail, hub.s, hub.id.pk, hub_seq + 1, 0);
+    dt = now() - t0;
+    report("hub store_ingest of every office's entries (no projection)", all_offices.n, dt);
 
-    /* The merged store: the hub's first feed, every office's (office 0 only half). */
+    /* The merged store: the hub's feed without the tail, every office's (office 0 only half).
+     * Then only the late half is kept in memory. */
     struct store *m = store_make("merged.db", hub.hex);
-    t0 = now();
+    t0 = step_begin();
     ingest_all(m, &hubfeed, "merged: the hub's feed");
     ingest_all(m, &offs, "merged: the offices' feeds");
     t = now() - t0;
     size_t nmerged = hubfeed.n + offs.n;
     report("merge: store_ingest of the hub's and the offices' feeds (no projection)", nmerged, t);
-    t0 = now();
+    raws_take(&late, offices[0].s, offices[0].id.pk, seq0 / 2 + 1, 0);
+    raws_free(&offs);
+    raws_free(&all_offices);
+    raws_free(&hubfeed);
+
+    t0 = step_begin();
+    sync_checked(hub.s, false, "hub sync of the offices' entries", &st);
+    t = now() - t0;
+    report(o.direct ? "hub store_domain_sync of the offices' entries and its own direct writes"
+                    : "hub store_domain_sync of the offices' entries (incremental)",
+           st.applied, t);
+    if (st.rebuilt)
+        problem("the hub rebuilt for entries that all sort after its own");
+    /* ... and places more orders, which sort after everything: the late tail, written through
+     * the domain however the rest was, on top of a log that holds everything. */
+    how.direct = false;
+    t0 = step_begin();
+    size_t ntail =
+        o.tail ? hub_orders(&hub, &o, o.orders, (o.tail + o.offices - 1) / o.offices, NULL) : 0;
+    t = now() - t0;
+    if (ntail) {
+        uint64_t held;
+        check("count", store_count(hub.s, &held));
+        char name[160];
+        snprintf(name, sizeof(name),
+                 "(a) hub store_domain_write (incremental apply), order.placed, %llu entries held",
+                 (unsigned long long)held);
+        report(name, ntail, t);
+    }
+    struct raws tail = { 0 };
+    raws_take(&tail, hub.s, hub.id.pk, hub_seq + 1, 0);
+
+    t0 = step_begin();
     sync_checked(m, false, "merged: first sync", &st);
     t = now() - t0;
     report("store_domain_sync of the merged store, empty projection", st.applied, t);
@@ -566,7 +742,7 @@ int main(int argc, char **argv)
         problem("merged: %zu entries applied, %zu held", st.applied, nmerged);
 
     /* (b) Full rebuild. */
-    t0 = now();
+    t0 = step_begin();
     sync_checked(m, true, "merged: rebuild", &st);
     t = now() - t0;
     report("(b) store_domain_sync rebuild=true of the merged store", st.applied, t);
@@ -576,7 +752,7 @@ int main(int argc, char **argv)
     report("store_domain_digest of the merged store (entries projected)", nmerged, t);
 
     /* (c) A late batch that belongs in the middle of the order: office 0's second half. */
-    t0 = now();
+    t0 = step_begin();
     ingest_all(m, &late, "merged: the late batch");
     dt = now() - t0;
     sync_checked(m, false, "merged: the late batch", &st);
@@ -592,7 +768,7 @@ int main(int argc, char **argv)
 
     /* (c') A late batch that sorts after everything: the incremental path. */
     if (tail.n) {
-        t0 = now();
+        t0 = step_begin();
         ingest_all(m, &tail, "merged: the tail");
         sync_checked(m, false, "merged: the tail", &st);
         t = now() - t0;
@@ -621,7 +797,7 @@ int main(int argc, char **argv)
     if (count != nmerged)
         problem("merged store holds %llu entries, %zu expected", (unsigned long long)count,
                 nmerged);
-    printf("bench_domain: peak RSS %.1f MB\n", peak_rss_mb());
+    printf("bench_domain: peak RSS %.1f MB\n", overall_peak());
 
     raws_free(&hubfeed);
     raws_free(&offs);
@@ -632,6 +808,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < o.offices; i++)
         node_free(&offices[i]);
     free(offices);
+    free(shipped);
+    free(scratch);
     node_free(&hub);
     if (o.keep)
         printf("bench_domain: databases kept in %s\n", tmpdir);

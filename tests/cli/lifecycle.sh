@@ -517,4 +517,4 @@ assert ("not-received", "storuman", "S3") in got and ("reserve-overdue", "storum
 for r in d:
     if r["alert"] == "reserve-overdue":
         assert valid_until in r["detail"], r' "$T/model.json" "$valid_until" "$later"
-ok "report alerts --now +60 days: S3 not received, A3 stored long, reserve R-S1 overdue"
+ok "report alerts --now +60 days: S3 not received, A3 stored long, reserve R-S1 overdue, its receipt not archived"
