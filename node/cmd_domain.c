@@ -68,29 +68,46 @@ void node_domain_usage(FILE *out)
     }
 }
 
-/* A time: milliseconds, YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS][Z] (UTC). */
+/* n digits at s as a number, or -1. */
+static int digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* A time: milliseconds, YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS][Z], all UTC. */
 static int parse_time(const char *s, uint64_t *out)
 {
+    size_t len = strlen(s);
+    int y, mo, d, h = 0, mi = 0, sec = 0;
     char *end;
-    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-    if (strspn(s, "0123456789") == strlen(s) && *s) {
+
+    if (len > 0 && len <= 19 && strspn(s, "0123456789") == len) {
         *out = strtoull(s, &end, 10);
         return 0;
     }
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+    if (len > 0 && s[len - 1] == 'Z')
+        len--;
+    if ((len != 10 && len != 16 && len != 19) || s[4] != '-' || s[7] != '-')
         return -1;
-    if (s[n] == 'T' && sscanf(s + n, "T%2d:%2d%n", &h, &mi, &n) >= 2) {
-        const char *rest = s + 10 + n;
-        if (*rest == ':' && sscanf(rest, ":%2d", &sec) == 1)
-            rest += 3;
-        if (*rest == 'Z')
-            rest++;
-        if (*rest)
+    y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
+    if (len >= 16) {
+        if (s[10] != 'T' || s[13] != ':')
             return -1;
-    } else if (s[n]) {
-        return -1;
+        h = digits(s + 11, 2), mi = digits(s + 14, 2);
     }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 || y < 1970)
+    if (len == 19) {
+        if (s[16] != ':')
+            return -1;
+        sec = digits(s + 17, 2);
+    }
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+        sec < 0 || sec > 59)
         return -1;
     struct tm tm = { .tm_year = y - 1900,
                      .tm_mon = mo - 1,
@@ -99,7 +116,8 @@ static int parse_time(const char *s, uint64_t *out)
                      .tm_min = mi,
                      .tm_sec = sec };
     time_t t = timegm(&tm);
-    if (t < 0)
+    /* timegm moves 31 February to March: such a date does not exist. */
+    if (t < 0 || tm.tm_mday != d || tm.tm_mon != mo - 1)
         return -1;
     *out = (uint64_t)t * 1000;
     return 0;
@@ -209,6 +227,7 @@ enum fmt { FMT_TEXT, FMT_JSON, FMT_CSV };
 
 struct table {
     enum fmt fmt;
+    json_t *cols; /* the column names, in order */
     json_t *rows; /* every format collects first, so columns can be aligned */
     const char *names[16];
     size_t ncols;
@@ -218,6 +237,11 @@ static int collect_row(void *ud, size_t ncols, const char *const *names,
                        const struct store_cell *cells)
 {
     struct table *t = ud;
+    if (!cells) {
+        for (size_t i = 0; i < ncols; i++)
+            json_array_append_new(t->cols, json_string(names[i]));
+        return 0;
+    }
     json_t *row = json_object();
     t->ncols = ncols;
     for (size_t i = 0; i < ncols; i++) {
@@ -279,25 +303,19 @@ static void print_csv_field(FILE *out, const char *s)
 }
 
 /* Column names of a query need to outlive it: the json keys hold them. */
-static void print_table(FILE *out, json_t *rows, enum fmt fmt, const char *title)
+static void print_table(FILE *out, json_t *cols, json_t *rows, enum fmt fmt, const char *title)
 {
     size_t nrows = json_array_size(rows), ncols = 0;
     const char *names[16];
-    json_t *first = json_array_get(rows, 0);
-    const char *k;
-    json_t *v;
 
     if (fmt == FMT_JSON)
         return;
-    if (!first) {
-        if (fmt == FMT_TEXT)
-            fprintf(out, "%s\n  (none)\n", title);
+    if (nrows == 0 && fmt == FMT_TEXT) {
+        fprintf(out, "%s\n  (none)\n", title);
         return;
     }
-    json_object_foreach (first, k, v) {
-        if (ncols < 16)
-            names[ncols++] = k;
-    }
+    for (size_t c = 0; c < json_array_size(cols) && ncols < 16; c++)
+        names[ncols++] = json_string_value(json_array_get(cols, c));
     if (fmt == FMT_CSV) {
         for (size_t c = 0; c < ncols; c++) {
             if (c)
@@ -324,7 +342,7 @@ static void print_table(FILE *out, json_t *rows, enum fmt fmt, const char *title
             char *s = cell_text(json_object_get(json_array_get(rows, r), names[c]));
             size_t w = text_width(s);
             if (w > width[c])
-                width[c] = w > 48 ? 48 : w;
+                width[c] = w > 64 ? 64 : w;
             free(s);
         }
     }
@@ -346,14 +364,16 @@ static void print_table(FILE *out, json_t *rows, enum fmt fmt, const char *title
 }
 
 static int run_report(struct node *n, enum store_report which, const struct store_report_args *a,
-                      json_t **rows)
+                      json_t **cols, json_t **rows)
 {
-    struct table t = { .rows = json_array() };
+    struct table t = { .cols = json_array(), .rows = json_array() };
     int r = store_report(n->store, which, a, collect_row, &t);
     if (r < 0) {
+        json_decref(t.cols);
         json_decref(t.rows);
         return r;
     }
+    *cols = t.cols;
     *rows = t.rows;
     return 0;
 }
@@ -361,10 +381,11 @@ static int run_report(struct node *n, enum store_report which, const struct stor
 int node_report_text(struct node *n, enum store_report which, const struct store_report_args *a,
                      const char *title, FILE *out)
 {
-    json_t *rows;
-    int r = run_report(n, which, a, &rows);
+    json_t *cols, *rows;
+    int r = run_report(n, which, a, &cols, &rows);
     if (r == 0) {
-        print_table(out, rows, FMT_TEXT, title);
+        print_table(out, cols, rows, FMT_TEXT, title);
+        json_decref(cols);
         json_decref(rows);
     }
     return r;
@@ -428,10 +449,12 @@ static int cmd_report(const char *dir, int argc, char **argv)
         STORE_REPORT_STOCK,  STORE_REPORT_ORDERS,          STORE_REPORT_CONFLICTS,
         STORE_REPORT_ALERTS, STORE_REPORT_INVOICE_OFFICES, STORE_REPORT_DIRECTORY
     };
-    json_t *rows = NULL, *providers = NULL;
-    if ((r = run_report(n, kinds[w], &a, &rows)) < 0 ||
-        (w == 4 && (r = run_report(n, STORE_REPORT_INVOICE_PROVIDERS, &a, &providers)) < 0)) {
+    json_t *cols = NULL, *rows = NULL, *pcols = NULL, *providers = NULL;
+    if ((r = run_report(n, kinds[w], &a, &cols, &rows)) < 0 ||
+        (w == 4 &&
+         (r = run_report(n, STORE_REPORT_INVOICE_PROVIDERS, &a, &pcols, &providers)) < 0)) {
         fprintf(stderr, "kortnod: report %s: %s\n", what, kn_strerror(r));
+        json_decref(cols);
         json_decref(rows);
         goto out;
     }
@@ -446,17 +469,19 @@ static int cmd_report(const char *dir, int argc, char **argv)
         char title[96];
         snprintf(title, sizeof(title), "%s%s%s", names[w], w == 4 ? " " : "",
                  w == 4 ? a.month : "");
-        print_table(stdout, rows, fmt, title);
+        print_table(stdout, cols, rows, fmt, title);
         if (w == 4) {
             if (fmt == FMT_CSV)
                 putchar('\n');
-            print_table(stdout, providers, fmt,
+            print_table(stdout, pcols, providers, fmt,
                         "billed to care providers (800 SEK + 25 % VAT per card)");
         }
         if (w == 2 && fmt == FMT_TEXT && stats.waiting)
             printf("(%zu entries wait for entries this node does not hold yet)\n", stats.waiting);
     }
+    json_decref(cols);
     json_decref(rows);
+    json_decref(pcols);
     json_decref(providers);
     rc = 0;
 out:

@@ -23,6 +23,11 @@
 
 #include "internal.h"
 
+/* Version 3: indexes for what every write asks (conflict counts, booked slots). */
+const char store__domain_schema_v3[] =
+    "CREATE INDEX p_applied_status ON p_applied(status);"
+    "CREATE INDEX p_appointments_slot ON p_appointments(office, at_ms);";
+
 const char store__domain_schema[] =
     "CREATE TABLE p_applied(author BLOB NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL,"
     "  height INTEGER NOT NULL, type TEXT NOT NULL, status INTEGER NOT NULL,"
@@ -568,10 +573,38 @@ struct pending {
     uint8_t hash[STORE_HASH_LEN];
     uint64_t height; /* 0 while unknown */
     bool waiting;
-    size_t nparents;
     size_t indeg;
-    struct store_entry_id parents[STORE_MAX_DEPS + 1];
+    size_t first_parent; /* into the shared parents array */
+    size_t nparents;
 };
+
+/* The entries to order: kept compact, as a sync may take every entry held. */
+struct pending_set {
+    struct pending *v;
+    size_t n, cap;
+    struct store_entry_id *parents;
+    size_t nparents, parents_cap;
+};
+
+static void set_free(struct pending_set *set)
+{
+    free(set->v);
+    free(set->parents);
+    memset(set, 0, sizeof(*set));
+}
+
+static void add_parent(struct pending_set *set, const uint8_t *author, uint64_t seq,
+                       const uint8_t *hash)
+{
+    if (set->nparents == set->parents_cap) {
+        set->parents_cap = set->parents_cap ? 2 * set->parents_cap : 512;
+        set->parents = kn_xrealloc(set->parents, set->parents_cap * sizeof(*set->parents));
+    }
+    struct store_entry_id *d = &set->parents[set->nparents++];
+    memcpy(d->author, author, STORE_KEY_LEN);
+    d->seq = seq;
+    memcpy(d->hash, hash, STORE_HASH_LEN);
+}
 
 static int apply_one(struct store *s, const struct pending *p, const uint8_t hub[STORE_KEY_LEN])
 {
@@ -672,57 +705,84 @@ static struct pending *lookup(struct pending *v, size_t n, const uint8_t *author
     return NULL;
 }
 
-/* Load the held entries not yet applied (all of them when rebuilding). */
-static int load_pending(struct store *s, bool all, struct pending **out, size_t *n)
+/*
+ * Load the held entries not yet applied (all of them when rebuilding), stopping each feed before
+ * its first fork. What is applied of a feed is always a prefix of it (an entry is applied after
+ * the one before it), so the pending part of a feed is everything after its last applied seq:
+ * found by index, not by scanning the log.
+ */
+static int load_pending(struct store *s, bool all, struct pending_set *set)
 {
-    static const char sql_new[] =
-        "SELECT l.author, l.seq, l.header FROM log l WHERE NOT EXISTS"
-        " (SELECT 1 FROM p_applied a WHERE a.author = l.author AND a.seq = l.seq)"
-        " AND NOT EXISTS (SELECT 1 FROM forks f WHERE f.author = l.author AND f.seq <= l.seq)";
-    static const char sql_all[] =
-        "SELECT l.author, l.seq, l.header FROM log l WHERE NOT EXISTS"
-        " (SELECT 1 FROM forks f WHERE f.author = l.author AND f.seq <= l.seq)";
-    sqlite3_stmt *st = NULL;
-    struct pending *v = NULL;
-    size_t cap = 0, len = 0;
+    sqlite3_stmt *feeds = NULL, *st;
     struct store_entry *e = kn_xmalloc(sizeof(*e));
     int rc, r;
 
-    r = store__db_err(sqlite3_prepare_v2(s->db, all ? sql_all : sql_new, -1, &st, NULL));
-    while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((r = store_entry_decode(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
-                                    e)) < 0)
+    memset(set, 0, sizeof(*set));
+    r = store__db_err(
+        sqlite3_prepare_v2(s->db, "SELECT author FROM feeds ORDER BY author", -1, &feeds, NULL));
+    while (r == 0 && (rc = sqlite3_step(feeds)) == SQLITE_ROW) {
+        uint8_t author[STORE_KEY_LEN];
+        int64_t from = 0, before = INT64_MAX;
+        if (sqlite3_column_bytes(feeds, 0) != STORE_KEY_LEN)
+            continue;
+        memcpy(author, sqlite3_column_blob(feeds, 0), STORE_KEY_LEN);
+        if (!all && (r = s_row(s, &st, "SELECT max(seq) FROM p_applied WHERE author = ?1", "b",
+                               author)) == 1) {
+            from = sqlite3_column_int64(st, 0);
+            dom_done(st);
+        }
+        if (r >= 0 &&
+            (r = s_row(s, &st, "SELECT min(seq) FROM forks WHERE author = ?1", "b", author)) == 1) {
+            if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+                before = sqlite3_column_int64(st, 0);
+            dom_done(st);
+        }
+        if (r < 0)
             break;
-        if (len == cap) {
-            cap = cap ? 2 * cap : 256;
-            v = kn_xrealloc(v, cap * sizeof(*v));
+        r = 0;
+        int rr = s_row(s, &st,
+                       "SELECT header FROM log WHERE author = ?1 AND seq > ?2 AND seq < ?3"
+                       " ORDER BY seq",
+                       "bii", author, from, before);
+        if (rr == 1) {
+            /* s_row stepped once; walk the rest of the rows on the same statement. */
+            do {
+                if ((r = store_entry_decode(sqlite3_column_blob(st, 0),
+                                            (size_t)sqlite3_column_bytes(st, 0), e)) < 0)
+                    break;
+                if (set->n == set->cap) {
+                    set->cap = set->cap ? 2 * set->cap : 256;
+                    set->v = kn_xrealloc(set->v, set->cap * sizeof(*set->v));
+                }
+                struct pending *p = &set->v[set->n++];
+                memset(p, 0, sizeof(*p));
+                memcpy(p->author, e->author, STORE_KEY_LEN);
+                p->seq = e->seq;
+                memcpy(p->hash, e->hash, STORE_HASH_LEN);
+                p->first_parent = set->nparents;
+                if (e->seq > 1)
+                    add_parent(set, e->author, e->seq - 1, e->prev_hash);
+                for (size_t i = 0; i < e->ndeps; i++)
+                    add_parent(set, e->deps[i].author, e->deps[i].seq, e->deps[i].hash);
+                p->nparents = set->nparents - p->first_parent;
+            } while ((rc = sqlite3_step(st)) == SQLITE_ROW);
+            if (r == 0 && rc != SQLITE_DONE)
+                r = store__db_err(rc);
+            dom_done(st);
         }
-        struct pending *p = &v[len++];
-        memset(p, 0, sizeof(*p));
-        memcpy(p->author, e->author, STORE_KEY_LEN);
-        p->seq = e->seq;
-        memcpy(p->hash, e->hash, STORE_HASH_LEN);
-        if (e->seq > 1) {
-            struct store_entry_id *prev = &p->parents[p->nparents++];
-            memcpy(prev->author, e->author, STORE_KEY_LEN);
-            prev->seq = e->seq - 1;
-            memcpy(prev->hash, e->prev_hash, STORE_HASH_LEN);
-        }
-        for (size_t i = 0; i < e->ndeps; i++)
-            p->parents[p->nparents++] = e->deps[i];
+        if (rr < 0)
+            r = rr;
     }
     if (r == 0 && rc != SQLITE_DONE)
         r = store__db_err(rc);
-    sqlite3_finalize(st);
+    sqlite3_finalize(feeds);
     free(e);
     if (r < 0) {
-        free(v);
+        set_free(set);
         return r;
     }
-    if (len > 1)
-        qsort(v, len, sizeof(*v), pending_cmp);
-    *out = v;
-    *n = len;
+    if (set->n > 1)
+        qsort(set->v, set->n, sizeof(*set->v), pending_cmp);
     return 0;
 }
 
@@ -730,8 +790,10 @@ static int load_pending(struct store *s, bool all, struct pending **out, size_t 
  * Give every pending entry its height, or mark it waiting: a parent not held, held under
  * another hash, or itself waiting. Parents already applied give their stored height.
  */
-static int assign_heights(struct store *s, struct pending *v, size_t n)
+static int assign_heights(struct store *s, struct pending_set *set)
 {
+    struct pending *v = set->v;
+    size_t n = set->n;
     size_t *stack = kn_xmalloc((n ? n : 1) * sizeof(*stack));
     int r = 0;
 
@@ -747,7 +809,7 @@ static int assign_heights(struct store *s, struct pending *v, size_t n)
             uint64_t h = 0;
             bool pushed = false, waiting = false;
             for (size_t i = 0; i < p->nparents && !pushed && !waiting; i++) {
-                const struct store_entry_id *par = &p->parents[i];
+                const struct store_entry_id *par = &set->parents[p->first_parent + i];
                 struct pending *q = lookup(v, n, par->author, par->seq);
                 if (q) {
                     if (sodium_memcmp(q->hash, par->hash, STORE_HASH_LEN) != 0 || q->waiting) {
@@ -811,8 +873,9 @@ static int clear_projection(struct store *s)
 static int process(struct store *s, bool force_rebuild, struct store_domain_stats *stats)
 {
     uint8_t hub[STORE_KEY_LEN];
-    struct pending *v = NULL, **ready = NULL;
-    size_t n = 0, nready = 0;
+    struct pending_set set = { 0 };
+    struct pending **ready = NULL;
+    size_t nready = 0;
     int r;
 
     memset(stats, 0, sizeof(*stats));
@@ -824,8 +887,8 @@ static int process(struct store *s, bool force_rebuild, struct store_domain_stat
     if (!rebuild) {
         sqlite3_stmt *st;
         r = s_row(s, &st,
-                  "SELECT 1 FROM p_applied a JOIN forks f ON f.author = a.author"
-                  " AND f.seq <= a.seq LIMIT 1",
+                  "SELECT 1 FROM forks f WHERE EXISTS (SELECT 1 FROM p_applied a"
+                  " WHERE a.author = f.author AND a.seq >= f.seq) LIMIT 1",
                   "");
         if (r < 0)
             return r;
@@ -839,15 +902,15 @@ static int process(struct store *s, bool force_rebuild, struct store_domain_stat
     for (int pass = 0; pass < 2; pass++) {
         if (rebuild && (r = clear_projection(s)) < 0)
             goto out;
-        if ((r = load_pending(s, rebuild, &v, &n)) < 0 || (r = assign_heights(s, v, n)) < 0)
+        if ((r = load_pending(s, rebuild, &set)) < 0 || (r = assign_heights(s, &set)) < 0)
             goto out;
-        ready = kn_xmalloc((n ? n : 1) * sizeof(*ready));
+        ready = kn_xmalloc((set.n ? set.n : 1) * sizeof(*ready));
         nready = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (v[i].waiting)
+        for (size_t i = 0; i < set.n; i++) {
+            if (set.v[i].waiting)
                 stats->waiting++;
             else
-                ready[nready++] = &v[i];
+                ready[nready++] = &set.v[i];
         }
         qsort(ready, nready, sizeof(*ready), order_cmp);
         if (rebuild || nready == 0)
@@ -871,9 +934,8 @@ static int process(struct store *s, bool force_rebuild, struct store_domain_stat
             break;
         rebuild = true;
         stats->rebuilt = true;
-        free(v);
+        set_free(&set);
         free(ready);
-        v = NULL;
         ready = NULL;
         stats->waiting = 0;
     }
@@ -882,8 +944,10 @@ static int process(struct store *s, bool force_rebuild, struct store_domain_stat
     if (r == 0) {
         sqlite3_stmt *st;
         stats->applied = nready;
-        if ((r = s_row(s, &st, "SELECT sum(status = 1), sum(status = 2) FROM p_applied", "")) ==
-            1) {
+        if ((r = s_row(s, &st,
+                       "SELECT (SELECT count(*) FROM p_applied WHERE status = 1),"
+                       " (SELECT count(*) FROM p_applied WHERE status = 2)",
+                       "")) == 1) {
             stats->conflicts = (size_t)sqlite3_column_int64(st, 0);
             stats->invalid = (size_t)sqlite3_column_int64(st, 1);
             dom_done(st);
@@ -891,15 +955,10 @@ static int process(struct store *s, bool force_rebuild, struct store_domain_stat
         r = r < 0 ? r : 0;
     }
 out:
-    free(v);
+    set_free(&set);
     free(ready);
     return r;
 }
-
-struct process_args {
-    bool rebuild;
-    struct store_domain_stats *stats;
-};
 
 int store_domain_sync(struct store *s, bool rebuild, struct store_domain_stats *stats)
 {

@@ -665,7 +665,7 @@ static int reserve_issued(struct dom_ctx *c)
 {
     char id[65], office[65], holder[DOM_MAX_TEXT + 1], reason[32], receipt[65], kind[16];
     uint64_t until = dom_uint(c, "valid_until_ms");
-    int64_t returned;
+    int64_t returned = 0;
     int r;
     TEXT(c, "reserve", id);
     TEXT(c, "office", office);
@@ -688,7 +688,7 @@ static int reserve_issued(struct dom_ctx *c)
 static int reserve_returned(struct dom_ctx *c)
 {
     char id[65];
-    int64_t returned;
+    int64_t returned = 0;
     int r;
     TEXT(c, "reserve", id);
     if ((r = reserve_get(c, id, &returned)) != 0)
@@ -702,7 +702,7 @@ static int reserve_returned(struct dom_ctx *c)
 static int receipt_archived(struct dom_ctx *c)
 {
     char id[65];
-    int64_t returned;
+    int64_t returned = 0;
     sqlite3_stmt *st;
     int r;
     TEXT(c, "reserve", id);

@@ -174,6 +174,8 @@ int store_report(struct store *s, enum store_report which, const struct store_re
         ncols = 16;
     for (size_t i = 0; i < ncols; i++)
         names[i] = sqlite3_column_name(st, (int)i);
+    if ((r = cb(ud, ncols, names, NULL)) != 0)
+        goto out;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         for (size_t i = 0; i < ncols; i++) {
             int t = sqlite3_column_type(st, (int)i);

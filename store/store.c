@@ -148,6 +148,8 @@ static int migrate(struct store *s)
     /* Version 2: the card domain's projection (rebuilt from the log whenever needed). */
     if (version < 2 && (r = exec(s, store__domain_schema)) < 0)
         goto out;
+    if (version < 3 && (r = exec(s, store__domain_schema_v3)) < 0)
+        goto out;
     /* Later versions add their steps here, each guarded by version < N. */
     if (version < SCHEMA_VERSION) {
         char sql[64];

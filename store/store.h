@@ -26,7 +26,7 @@
 #include "kn.h"
 
 #define STORE_VERSION        1
-#define STORE_SCHEMA_VERSION 2  /* PRAGMA user_version of the database */
+#define STORE_SCHEMA_VERSION 3  /* PRAGMA user_version of the database */
 #define STORE_KEY_LEN        32 /* Ed25519 public key: the author / node id */
 #define STORE_SECRET_LEN     64 /* libsodium Ed25519 secret key (seed and public key) */
 #define STORE_HASH_LEN       32 /* BLAKE2b-256 */
@@ -395,10 +395,11 @@ struct store_cell {
 };
 
 /*
- * store_report() - run a report: cb receives each row as ncols named cells, valid during the
- * call; it returns 0 to go on. Reports read the projection as it is: call store_domain_sync
- * first. Returns 0, cb's nonzero value, KN_EINVAL (unknown report, INVOICE without month), or a
- * KN_E code. No personal data (holders' names) appears in any report.
+ * store_report() - run a report: cb is called once with cells NULL to announce the columns, then
+ * for each row with ncols named cells, valid during the call; it returns 0 to go on. Reports read
+ * the projection as it is: call store_domain_sync first. Returns 0, cb's nonzero value, KN_EINVAL
+ * (unknown report, INVOICE without month), or a KN_E code. No personal data (holders' names)
+ * appears in any report.
  */
 typedef int (*store_row_cb)(void *ud, size_t ncols, const char *const *names,
                             const struct store_cell *cells);

@@ -1337,6 +1337,8 @@ static int collect_rows(void *ud, size_t ncols, const char *const *names,
     struct rows *r = ud;
     char line[96] = "";
     (void)names;
+    if (!cells)
+        return 0; /* the column names */
     for (size_t i = 0; i < ncols && i < 3; i++) {
         strncat(line, cells[i].text ? cells[i].text : "-", sizeof(line) - strlen(line) - 2);
         strcat(line, "|");
