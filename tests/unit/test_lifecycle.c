@@ -1988,6 +1988,47 @@ static void handover_vs_revoke(bool office_extra, int hub_extra, bool expect_con
     finish(h);
 }
 
+/* Two nodes of one office book the same slot while apart: one booking applies, one conflicts. */
+static void test_conflict_two_bookings_one_slot(void **state)
+{
+    (void)state;
+    struct store *h = mem_store(), *a = mem_store(), *m = mem_store();
+    struct store_domain_stats st;
+    uint8_t dh[STORE_HASH_LEN], d[STORE_HASH_LEN];
+    uint64_t slot = T0 + 10 * DAY;
+
+    base_events(h);
+    order_to(h, "o1", "storuman", &id_a, "stored");
+    order_to(h, "o2", "storuman", &id_a, "stored");
+    xfer(h, a);
+    xfer(h, m);
+    as(a, &id_a);
+    OK(a, "appointment.booked", now(), "s:appointment", "ap1", "s:order", "o1", "u:at_ms",
+       U64(slot), "s:place_kind", "office", "s:place", "Office");
+    as(m, &id_am);
+    OK(m, "appointment.booked", now(), "s:appointment", "ap2", "s:order", "o2", "u:at_ms",
+       U64(slot), "s:place_kind", "public-place", "s:place", "Cafe");
+    xfer(a, h);
+    xfer(m, h);
+    assert_int_equal(store_domain_sync(h, false, &st), 0);
+    assert_int_equal(st.conflicts, 1);
+    assert_non_null(strstr(q_text(h, "SELECT reason FROM p_applied WHERE type = ?1 AND status = 1",
+                                  "appointment.booked"),
+                           "already booked"));
+    assert_int_equal(q_int(h, "SELECT count(*) FROM p_appointments WHERE office = ?1", "storuman"),
+                     1);
+    digest(h, dh);
+    xfer(h, a);
+    xfer(h, m);
+    digest(a, d);
+    assert_memory_equal(d, dh, STORE_HASH_LEN);
+    digest(m, d);
+    assert_memory_equal(d, dh, STORE_HASH_LEN);
+    close_store(a);
+    close_store(m);
+    finish(h);
+}
+
 static void test_conflict_handover_vs_revoke(void **state)
 {
     (void)state;
@@ -2196,6 +2237,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_handover_appointment_of_other_order, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_conflict_two_nodes_one_card, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_conflict_two_bookings_one_slot, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_conflict_handover_vs_revoke, test_setup,
                                         test_teardown),
