@@ -85,4 +85,81 @@ int sync_bundle_reader_next(struct sync_bundle_reader *r, struct store_raw *out)
  */
 int sync_bundle_reader_end(const struct sync_bundle_reader *r);
 
+/* ---- Secret handshake (SHS) and box-stream: Secure Scuttlebutt's, byte for byte ---- */
+
+#define SYNC_NETKEY_LEN   32
+#define SYNC_BOX_MAX_BODY 4096
+#define SYNC_BOX_HEADER   34 /* secretbox(body length (2, BE) + body tag (16)) */
+
+enum sync_shs_state {
+    SYNC_SHS_CLIENT_HELLO,  /* client: to send its hello */
+    SYNC_SHS_SERVER_HELLO,  /* client: waiting for the server's hello (64 bytes) */
+    SYNC_SHS_CLIENT_ACCEPT, /* client: waiting for the server's accept (80 bytes) */
+    SYNC_SHS_WAIT_HELLO,    /* server: waiting for the client's hello (64 bytes) */
+    SYNC_SHS_WAIT_AUTH,     /* server: waiting for the client's authenticate (112 bytes) */
+    SYNC_SHS_DONE,
+    SYNC_SHS_FAILED,
+};
+
+/* One direction of a box-stream: its key and the next nonce. */
+struct sync_box {
+    uint8_t key[32];
+    uint8_t nonce[24];
+};
+
+/*
+ * A handshake in progress, caller-owned (init/finish). The long-term secret key is borrowed and
+ * must outlive the handshake; ephemeral keys and shared secrets are wiped by finish.
+ */
+struct sync_shs {
+    enum sync_shs_state state;
+    uint8_t netkey[SYNC_NETKEY_LEN];
+    uint8_t pk[STORE_KEY_LEN];
+    const uint8_t *sk; /* STORE_SECRET_LEN, borrowed */
+    uint8_t remote_pk[STORE_KEY_LEN];
+    uint8_t eph_pk[32], eph_sk[32], remote_eph[32];
+    uint8_t ab[32], aB[32], Ab[32];
+    uint8_t sig_a[64]; /* the client's signature, which the server's accept signs over */
+};
+
+/* sync_shs_init_client()/..._server() - start a handshake; the client knows the server's key. */
+void sync_shs_init_client(struct sync_shs *h, const uint8_t netkey[static SYNC_NETKEY_LEN],
+                          const uint8_t pk[static STORE_KEY_LEN],
+                          const uint8_t sk[static STORE_SECRET_LEN],
+                          const uint8_t server_pk[static STORE_KEY_LEN]);
+void sync_shs_init_server(struct sync_shs *h, const uint8_t netkey[static SYNC_NETKEY_LEN],
+                          const uint8_t pk[static STORE_KEY_LEN],
+                          const uint8_t sk[static STORE_SECRET_LEN]);
+void sync_shs_finish(struct sync_shs *h);
+
+/* sync_shs_want() - bytes the next message from the peer has (0 when none is awaited). */
+size_t sync_shs_want(const struct sync_shs *h);
+
+/*
+ * sync_shs_step() - advance: consumes one whole message from in when one is awaited and present
+ * (*used says how many bytes), appends what to send to out. Returns 0 while the handshake goes
+ * on (-EAGAIN when more input is needed first), 1 when it is complete, or KN_EPROTO when the
+ * peer is not on this network or not who it must be (the state becomes FAILED; nothing more
+ * is sent: a stranger learns nothing).
+ */
+int sync_shs_step(struct sync_shs *h, const uint8_t *in, size_t inlen, size_t *used,
+                  struct sync_buf *out);
+
+/* sync_shs_boxes() - after completion: the box-stream keys for sending and receiving. */
+void sync_shs_boxes(const struct sync_shs *h, struct sync_box *send, struct sync_box *recv);
+
+/* sync_box_seal() - append msg as box-stream frames (bodies of at most 4096 bytes) to out. */
+void sync_box_seal(struct sync_box *b, const uint8_t *msg, size_t len, struct sync_buf *out);
+/* sync_box_goodbye() - append the authenticated end of the stream. */
+void sync_box_goodbye(struct sync_box *b, struct sync_buf *out);
+
+/*
+ * sync_box_open() - decrypt frames from in: consumes whole frames only (*used), appending their
+ * bodies to plain. Returns 0 when more input is needed, 1 when the goodbye arrived (nothing may
+ * follow), or KN_EPROTO for a frame that does not authenticate (forged, replayed, reordered or
+ * from another key) or a length over 4096.
+ */
+int sync_box_open(struct sync_box *b, const uint8_t *in, size_t inlen, size_t *used,
+                  struct sync_buf *plain);
+
 #endif
