@@ -162,4 +162,62 @@ void sync_box_goodbye(struct sync_box *b, struct sync_buf *out);
 int sync_box_open(struct sync_box *b, const uint8_t *in, size_t inlen, size_t *used,
                   struct sync_buf *plain);
 
+/* ---- Replication messages (sync/session.c), carried in the box-stream ----
+ *
+ * The plaintext of a box-stream is a sequence of canonical msgpack arrays, split across frames
+ * any way the sender likes (docs/protocol.md):
+ *
+ *     ["clock", [[author: bin 32, seq: uint], ...]]     the feeds I hold, by author, and their tips
+ *     ["entries", [[signed_header: bin, payload: bin | nil], ...]]   at most 512 per message
+ *     ["synced"]                                        I have sent all you lacked by your clock
+ *
+ * Each side sends its clock first; then what the other lacks, oldest first per feed (the hub's
+ * feed first), then "synced"; then, in live mode, entries as they are appended.
+ */
+
+#define SYNC_MAX_MESSAGE (4u << 20) /* bytes of one message */
+#define SYNC_MAX_BATCH   512        /* entries in one "entries" message */
+#define SYNC_MAX_FEEDS   100000     /* feeds in one clock */
+
+struct sync_clock_item {
+    uint8_t author[STORE_KEY_LEN];
+    uint64_t seq;
+};
+
+enum sync_msg_type { SYNC_MSG_CLOCK = 1, SYNC_MSG_ENTRIES, SYNC_MSG_SYNCED };
+
+/* A message read: it points into the reader, valid until the next sync_msg_next or feed. */
+struct sync_msg {
+    enum sync_msg_type type;
+    size_t count;
+    struct sync_clock_item *clock; /* CLOCK: count items (owned by the reader) */
+    struct store_raw *entries;     /* ENTRIES: count entries (owned by the reader) */
+};
+
+void sync_msg_put_clock(struct sync_buf *out, const struct sync_clock_item *items, size_t n);
+/* sync_msg_put_entries() - KN_EINVAL when n > SYNC_MAX_BATCH or an entry breaks its bounds. */
+int sync_msg_put_entries(struct sync_buf *out, const struct store_raw *entries, size_t n);
+void sync_msg_put_synced(struct sync_buf *out);
+
+/* A streaming message reader (init/finish), fed the plaintext of a box-stream. */
+struct sync_msg_reader {
+    struct sync_buf in;
+    size_t consumed;
+    bool failed;
+    struct sync_clock_item *clock;
+    size_t clock_cap;
+    struct store_raw *entries;
+};
+
+void sync_msg_reader_init(struct sync_msg_reader *r);
+void sync_msg_reader_finish(struct sync_msg_reader *r);
+void sync_msg_reader_feed(struct sync_msg_reader *r, const uint8_t *data, size_t len);
+
+/*
+ * sync_msg_next() - the next message: 1 with *m filled, -EAGAIN when more bytes are needed, or
+ * a KN_E code for a malformed, non-canonical, unknown or oversized message (the reader then
+ * stays failed: the connection is to be closed).
+ */
+int sync_msg_next(struct sync_msg_reader *r, struct sync_msg *m);
+
 #endif
