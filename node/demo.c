@@ -116,8 +116,8 @@ static int print_feed(void *ud, const struct store_feed *f)
 
 static void rm_tree(const char *tmp, struct demo_node *nodes, size_t count)
 {
-    static const char *const files[] = { NODE_KEY_FILE, NODE_DB_FILE, NODE_DB_FILE "-wal",
-                                         NODE_DB_FILE "-shm" };
+    static const char *const files[] = { NODE_KEY_FILE,       NODE_DB_FILE,     NODE_DB_FILE "-wal",
+                                         NODE_DB_FILE "-shm", NODE_NETKEY_FILE, NODE_CONF_FILE };
     char p[700];
     for (size_t i = 0; i < count; i++) {
         for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
@@ -279,7 +279,8 @@ int node_demo(FILE *out, bool keep)
     for (size_t i = 0; i < count && r == 0; i++) {
         char id[9];
         snprintf(nodes[i].path, sizeof(nodes[i].path), "%s/%s", tmp, nodes[i].label);
-        r = node_init(nodes[i].path, nodes[i].role, nodes[i].name, i ? hub_hex : NULL, &nodes[i].n);
+        r = node_init(nodes[i].path, nodes[i].role, nodes[i].name, i ? hub_hex : NULL, NULL,
+                      &nodes[i].n);
         if (r < 0) {
             fprintf(out, "demo: init %s: %s\n", nodes[i].label, kn_strerror(r));
             goto out;

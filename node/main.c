@@ -18,7 +18,7 @@ static const char usage_text[] =
     "and hand-overs, and moves it between offices and the issuer hub.\n"
     "\n"
     "Commands:\n"
-    "  init --role hub|office|mobile [--name NAME] [--hub NODEID]\n"
+    "  init --role hub|office|mobile [--name NAME] [--hub NODEID] [--network-key FILE]\n"
     "                          create this node's key pair and empty log; prints the node id\n"
     "  id                      print this node's id (its public key, 64 hex digits)\n"
     "  log append --type TYPE --body JSON [--dep AUTHOR:SEQ]...\n"
@@ -42,6 +42,14 @@ static const char usage_text[] =
     "  report invoice --month YYYY-MM [--office ID] [--json|--csv]\n"
     "                          reports take --office, --state (orders), --now (alerts)\n"
     "  demo [--keep]           a hub and two offices exchanging entries in a temporary directory\n"
+    "\n"
+    "Sync over the network (encrypted: secret handshake and box-stream):\n"
+    "  run [--listen HOST:PORT] [--log-level L] [--idle-timeout S]\n"
+    "                          the daemon: listens (default 127.0.0.1:7117), dials the peers in\n"
+    "                          DATA/kortnod.conf, replicates live; stops cleanly on Ctrl-C\n"
+    "  sync HOST:PORT NODEID   one exchange with a peer, both ways, until both are caught up\n"
+    "  peer add HOST:PORT NODEID\n"
+    "                          a peer for the daemon to dial\n"
     "\n"
     "Options:\n"
     "  --data DIR   the node's data directory (default: $KORTNOD_DATA, then\n"
@@ -115,7 +123,7 @@ static int open_node(const char *dir, struct node **n)
 
 static int cmd_init(const char *dir, struct opts *o)
 {
-    const char *role = NULL, *name = NULL, *hub = NULL;
+    const char *role = NULL, *name = NULL, *hub = NULL, *netkey = NULL;
     uint8_t hub_key[STORE_KEY_LEN];
     struct node *n;
     char hex[STORE_ID_HEX_LEN + 1];
@@ -127,6 +135,9 @@ static int cmd_init(const char *dir, struct opts *o)
                 return EXIT_USAGE;
         } else if (!strcmp(a, "--name")) {
             if (!(name = opt_value(o, a)))
+                return EXIT_USAGE;
+        } else if (!strcmp(a, "--network-key")) {
+            if (!(netkey = opt_value(o, a)))
                 return EXIT_USAGE;
         } else if (!strcmp(a, "--hub")) {
             if (!(hub = opt_value(o, a)))
@@ -141,7 +152,7 @@ static int cmd_init(const char *dir, struct opts *o)
         return usage_error("%s", "init needs --role hub|office|mobile");
     if (!node_role_valid(role))
         return usage_error("init: unknown role '%s' (hub, office or mobile)", role);
-    int r = node_init(dir, role, name, hub, &n);
+    int r = node_init(dir, role, name, hub, netkey, &n);
     if (r == -EEXIST) {
         fprintf(stderr, "kortnod: %s already holds a node; nothing changed\n", dir);
         return EXIT_FAIL;
@@ -566,6 +577,115 @@ static int cmd_reader(struct opts *o)
     return EXIT_OK;
 }
 
+static int parse_level(const char *s, enum node_log_level *lv)
+{
+    static const char *const names[] = { "error", "warn", "info", "debug" };
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i])) {
+            *lv = (enum node_log_level)i;
+            return 0;
+        }
+    return -1;
+}
+
+static int cmd_run(const char *dir, struct opts *o)
+{
+    struct node_run_opts ro;
+    struct node *n;
+    char *text = NULL, err[256];
+    const char *listen = NULL, *level = NULL, *idle = NULL;
+
+    for (o->i = 1; o->i < o->argc; o->i++) {
+        const char *a = o->argv[o->i];
+        const char **slot = !strcmp(a, "--listen")         ? &listen
+                            : !strcmp(a, "--log-level")    ? &level
+                            : !strcmp(a, "--idle-timeout") ? &idle
+                                                           : NULL;
+        if (!slot)
+            return usage_error("run: unknown argument '%s'", a);
+        if (!(*slot = opt_value(o, a)))
+            return EXIT_USAGE;
+    }
+    if (open_node(dir, &n))
+        return EXIT_FAIL;
+    int r = node_config_load(n, &ro, &text, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "kortnod: %s\n", r == KN_EINVAL ? err : kn_strerror(r));
+        node_close(n);
+        return EXIT_FAIL;
+    }
+    int rc = EXIT_OK;
+    if (listen)
+        ro.listen = listen;
+    if (level && parse_level(level, &ro.level) < 0)
+        rc = usage_error("--log-level is error, warn, info or debug, not '%s'", level);
+    if (idle)
+        ro.idle_ms = strtoull(idle, NULL, 10) * 1000;
+    if (rc == EXIT_OK && (r = node_run(n, &ro)) < 0) {
+        fprintf(stderr, "kortnod: run: %s\n",
+                r == -ENOENT ? "no network key (DATA/network.key): init with --network-key FILE"
+                             : kn_strerror(r));
+        rc = EXIT_FAIL;
+    }
+    node_config_free(&ro, text);
+    node_close(n);
+    return rc;
+}
+
+static int cmd_sync(const char *dir, struct opts *o)
+{
+    enum node_log_level lv = NODE_LOG_WARN;
+    uint8_t pk[STORE_KEY_LEN];
+    struct node *n;
+    const char *addr = NULL, *id = NULL;
+
+    for (o->i = 1; o->i < o->argc; o->i++) {
+        const char *a = o->argv[o->i];
+        if (!strcmp(a, "--log-level")) {
+            const char *v = opt_value(o, a);
+            if (!v || parse_level(v, &lv) < 0)
+                return usage_error("--log-level is error, warn, info or debug");
+        } else if (!addr) {
+            addr = a;
+        } else if (!id) {
+            id = a;
+        } else {
+            return usage_error("sync: unexpected argument '%s'", a);
+        }
+    }
+    if (!addr || !id || !strchr(addr, ':') || store_unhex(id, pk, STORE_KEY_LEN) < 0)
+        return usage_error("%s", "sync takes HOST:PORT NODEID (the peer's 64-hex-digit id)");
+    if (open_node(dir, &n))
+        return EXIT_FAIL;
+    int r = node_sync_once(n, addr, pk, lv);
+    if (r < 0 && r != KN_EPROTO)
+        fprintf(stderr, "kortnod: sync: %s\n",
+                r == -ENOENT ? "no network key (DATA/network.key): init with --network-key FILE"
+                             : kn_strerror(r));
+    node_close(n);
+    return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+static int cmd_peer(const char *dir, struct opts *o)
+{
+    uint8_t pk[STORE_KEY_LEN];
+    struct node *n;
+    if (o->argc != 4 || strcmp(o->argv[1], "add") != 0 || !strchr(o->argv[2], ':') ||
+        store_unhex(o->argv[3], pk, STORE_KEY_LEN) < 0)
+        return usage_error("%s", "peer takes: add HOST:PORT NODEID");
+    if (open_node(dir, &n))
+        return EXIT_FAIL;
+    char hex[STORE_ID_HEX_LEN + 1];
+    store_hex(pk, STORE_KEY_LEN, hex);
+    int r = node_config_add_peer(n, o->argv[2], hex);
+    if (r < 0)
+        fprintf(stderr, "kortnod: peer add: %s\n", kn_strerror(r));
+    else
+        printf("peer %s %s added to %s/%s\n", o->argv[2], hex, dir, NODE_CONF_FILE);
+    node_close(n);
+    return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
 static int cmd_demo(struct opts *o)
 {
     bool keep = false;
@@ -642,6 +762,12 @@ int main(int argc, char **argv)
         rc = cmd_reader(&o);
     else if (!strcmp(cmd, "demo"))
         rc = cmd_demo(&o);
+    else if (!strcmp(cmd, "run"))
+        rc = cmd_run(dir, &o);
+    else if (!strcmp(cmd, "sync"))
+        rc = cmd_sync(dir, &o);
+    else if (!strcmp(cmd, "peer"))
+        rc = cmd_peer(dir, &o);
     else if (!strcmp(cmd, "help") && o.argc == 2 && !strcmp(sub, "steps")) {
         node_domain_usage(stdout);
         rc = EXIT_OK;

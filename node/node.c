@@ -3,7 +3,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "node.h"
 
@@ -51,7 +54,7 @@ static int make_dirs(const char *dir)
 }
 
 int node_init(const char *dir, const char *role, const char *name, const char *hub,
-              struct node **out)
+              const char *netkey_from, struct node **out)
 {
     struct node *n = node_new(dir);
     uint8_t hub_key[STORE_KEY_LEN];
@@ -83,6 +86,8 @@ int node_init(const char *dir, const char *role, const char *name, const char *h
         if ((r = store_meta_set(n->store, "hub", hub_hex)) < 0)
             goto out;
     }
+    if ((netkey_from || !strcmp(role, "hub")) && (r = node_netkey_create(n, netkey_from)) < 0)
+        goto out;
     snprintf(n->role, sizeof(n->role), "%s", role);
     snprintf(n->name, sizeof(n->name), "%s", name ? name : "");
     *out = n;
@@ -159,4 +164,63 @@ uint64_t node_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int node_netkey_create(struct node *n, const char *from)
+{
+    uint8_t key[32];
+    char *path = join(n->dir, NODE_NETKEY_FILE);
+    int fd = -1, r = 0;
+
+    if (from) {
+        char text[80];
+        FILE *f = fopen(from, "rb");
+        size_t got = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+        if (!f) {
+            r = -errno;
+            goto out;
+        }
+        fclose(f);
+        text[got] = '\0';
+        while (got > 0 && (text[got - 1] == '\n' || text[got - 1] == ' '))
+            text[--got] = '\0';
+        if (got == 32)
+            memcpy(key, text, 32);
+        else if (got != 64 || store_unhex(text, key, 32) < 0) {
+            r = KN_EKEYFILE;
+            goto out;
+        }
+    } else {
+        randombytes_buf(key, sizeof(key));
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 || fchmod(fd, 0600) < 0 || write(fd, key, 32) != 32 || fsync(fd) < 0) {
+        r = errno ? -errno : KN_EIO;
+        if (fd >= 0)
+            unlink(path);
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    sodium_memzero(key, sizeof(key));
+    free(path);
+    return r;
+}
+
+int node_netkey_load(struct node *n, uint8_t key[static 32])
+{
+    char *path = join(n->dir, NODE_NETKEY_FILE);
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r = 0;
+    free(path);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0)
+        r = -errno;
+    else if (st.st_mode & (S_IRWXG | S_IRWXO))
+        r = KN_EKEYPERM;
+    else if (st.st_size != 32 || read(fd, key, 32) != 32)
+        r = KN_EKEYFILE;
+    close(fd);
+    return r;
 }

@@ -19,9 +19,13 @@
 #include <jansson.h>
 
 #include "store.h"
+#include "sync.h"
 
-#define NODE_KEY_FILE "node.key"
-#define NODE_DB_FILE  "kortnod.db"
+#define NODE_KEY_FILE     "node.key"
+#define NODE_DB_FILE      "kortnod.db"
+#define NODE_NETKEY_FILE  "network.key"
+#define NODE_CONF_FILE    "kortnod.conf"
+#define NODE_DEFAULT_PORT 7117
 
 struct node {
     char *dir;
@@ -39,11 +43,12 @@ bool node_role_valid(const char *role);
 /*
  * node_init() - create a node in dir (created with mode 0700 when absent): a new key pair and an
  * empty log. hub is the hub's node id (64 hex digits; NULL for a hub, which is its own, or when
- * not known yet). -EEXIST when dir already holds a key, KN_EINVAL for a bad role or hub id. On
- * success *out is open: node_close() it.
+ * not known yet). The network key (network.key) is copied from netkey_from when given, else a
+ * hub makes a new one and other roles have none until one is given. -EEXIST when dir already holds
+ * a key, KN_EINVAL for a bad role or hub id. On success *out is open: node_close() it.
  */
 int node_init(const char *dir, const char *role, const char *name, const char *hub,
-              struct node **out);
+              const char *netkey_from, struct node **out);
 
 /*
  * node_open() - open the node in dir. KN_ENOTINIT when there is none, KN_EKEYPERM when its key
@@ -122,6 +127,94 @@ int node_report_text(struct node *n, enum store_report which, const struct store
 
 /* node_domain_usage() - the list of steps and their options. */
 void node_domain_usage(FILE *out);
+
+/*
+ * node_netkey_create()/node_netkey_load() - the 32-byte network key in DATA/network.key (mode
+ * 0600). create writes a new random key, or copies the one in from (a file holding 32 bytes, or
+ * 64 hex digits) when from is not NULL. load refuses a file others may read (KN_EKEYPERM).
+ */
+int node_netkey_create(struct node *n, const char *from);
+int node_netkey_load(struct node *n, uint8_t key[static 32]);
+
+/* ---- A peer connection's replication, without I/O (conn.c) ---- */
+
+enum node_conn_state {
+    NODE_CONN_HANDSHAKE,
+    NODE_CONN_OPEN,
+    NODE_CONN_CLOSING, /* our goodbye is queued */
+    NODE_CONN_CLOSED,  /* the peer's goodbye arrived */
+    NODE_CONN_FAILED,
+};
+
+struct node_conn {
+    enum node_conn_state state;
+    struct node *n;
+    bool client;
+    struct sync_shs shs;
+    struct sync_box send, recv;
+    struct sync_buf in;    /* bytes from the peer not yet used */
+    struct sync_buf plain; /* decrypted, for the message reader */
+    struct sync_buf out;   /* bytes to write to the peer; the transport drains it */
+    struct sync_msg_reader rd;
+    uint8_t peer_id[STORE_KEY_LEN];
+    struct sync_clock_item *peer; /* what the peer holds, as far as we know */
+    size_t npeer, peer_cap;
+    bool got_clock, sent_synced, peer_synced, peer_said_goodbye;
+    uint64_t entries_in, entries_out, bytes_out, wire_in;
+    int error;
+    char why[96];
+};
+
+/* node_conn_init() - a connection of node n; server_pk is the peer we dial (NULL: we accept). */
+void node_conn_init(struct node_conn *c, struct node *n, const uint8_t netkey[32],
+                    const uint8_t *server_pk);
+void node_conn_finish(struct node_conn *c);
+/* node_conn_start() - queue the first bytes (the client's hello). */
+int node_conn_start(struct node_conn *c);
+/* node_conn_input() - bytes from the peer. A negative return: close, c->why says why. */
+int node_conn_input(struct node_conn *c, const uint8_t *data, size_t len);
+/* node_conn_pump() - queue what the peer lacks while c->out is small (catch-up and live). */
+int node_conn_pump(struct node_conn *c);
+/* node_conn_goodbye() - queue the authenticated end of the stream. */
+void node_conn_goodbye(struct node_conn *c);
+/* node_conn_caught_up() - both sides have sent everything the other lacked. */
+bool node_conn_caught_up(const struct node_conn *c);
+
+/* ---- The daemon (daemon.c) and its configuration (config.c) ---- */
+
+enum node_log_level { NODE_LOG_ERROR, NODE_LOG_WARN, NODE_LOG_INFO, NODE_LOG_DEBUG };
+
+struct node_peer_conf {
+    const char *addr; /* HOST:PORT (IPv4 or localhost) */
+    uint8_t pk[STORE_KEY_LEN];
+};
+
+struct node_run_opts {
+    const char *listen; /* HOST:PORT */
+    struct node_peer_conf *peers;
+    size_t npeers;
+    enum node_log_level level;
+    uint64_t idle_ms; /* drop a peer silent this long (0: never) */
+};
+
+/*
+ * node_config_load() - DATA/kortnod.conf into *o: `listen = HOST:PORT` (default
+ * 127.0.0.1:7117) and `peer = HOST:PORT NODEID` lines; # starts a comment. Strings live in
+ * *text, which the caller frees with node_config_free(). KN_EINVAL with the line in err.
+ */
+int node_config_load(struct node *n, struct node_run_opts *o, char **text, char *err,
+                     size_t errsize);
+void node_config_free(struct node_run_opts *o, char *text);
+/* node_config_add_peer() - append a peer line to DATA/kortnod.conf. */
+int node_config_add_peer(struct node *n, const char *hostport, const char *node_hex);
+
+/* node_run() - the daemon: listen, dial, replicate, until SIGINT/SIGTERM. 0 on a clean stop. */
+int node_run(struct node *n, const struct node_run_opts *o);
+
+/* node_sync_once() - dial one peer, replicate both ways until both are caught up, say goodbye,
+ * print what moved. 0 when caught up, KN_EPROTO otherwise (the reason is printed). */
+int node_sync_once(struct node *n, const char *hostport, const uint8_t pk[static STORE_KEY_LEN],
+                   enum node_log_level level);
 
 /* node_demo() - the demo: hub and two offices in a temporary directory. 0 on success. */
 int node_demo(FILE *out, bool keep);

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One connection's replication, without I/O: bytes in from the peer, bytes out to it. The
+ * transport (daemon.c) moves the bytes and calls node_conn_pump() when the socket can take more.
+ *
+ * Both sides send their clock first. Each then sends, feed by feed (the hub's first), what the
+ * peer's clock says it lacks, oldest first, in batches; then "synced" once; then keeps sending
+ * whatever is appended later (live mode). What the peer holds is tracked as entries go out and
+ * come in, so a reconnect simply starts again from the clocks: nothing received is lost, nothing
+ * is sent twice on one connection.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "node.h"
+
+#define PUMP_MAX_BYTES (256u << 10) /* encrypted bytes queued before pump stops */
+
+void node_conn_init(struct node_conn *c, struct node *n, const uint8_t netkey[32],
+                    const uint8_t *server_pk)
+{
+    memset(c, 0, sizeof(*c));
+    c->n = n;
+    c->client = server_pk != NULL;
+    if (c->client)
+        sync_shs_init_client(&c->shs, netkey, n->id.pk, n->id.sk, server_pk);
+    else
+        sync_shs_init_server(&c->shs, netkey, n->id.pk, n->id.sk);
+    sync_buf_init(&c->in);
+    sync_buf_init(&c->plain);
+    sync_buf_init(&c->out);
+    sync_msg_reader_init(&c->rd);
+    c->state = NODE_CONN_HANDSHAKE;
+}
+
+void node_conn_finish(struct node_conn *c)
+{
+    sync_shs_finish(&c->shs);
+    sync_buf_finish(&c->in);
+    sync_buf_finish(&c->plain);
+    sync_buf_finish(&c->out);
+    sync_msg_reader_finish(&c->rd);
+    free(c->peer);
+    sodium_memzero(&c->send, sizeof(c->send));
+    sodium_memzero(&c->recv, sizeof(c->recv));
+    memset(c, 0, sizeof(*c));
+}
+
+static int fail(struct node_conn *c, int err, const char *why)
+{
+    c->state = NODE_CONN_FAILED;
+    c->error = err;
+    snprintf(c->why, sizeof(c->why), "%s", why);
+    return err;
+}
+
+/* The peer's seq for author (0 when unknown); the slot is created when create is set. */
+static uint64_t *peer_seq(struct node_conn *c, const uint8_t author[STORE_KEY_LEN], bool create)
+{
+    for (size_t i = 0; i < c->npeer; i++)
+        if (memcmp(c->peer[i].author, author, STORE_KEY_LEN) == 0)
+            return &c->peer[i].seq;
+    if (!create)
+        return NULL;
+    if (c->npeer == c->peer_cap) {
+        c->peer_cap = c->peer_cap ? 2 * c->peer_cap : 16;
+        c->peer = kn_xrealloc(c->peer, c->peer_cap * sizeof(*c->peer));
+    }
+    memcpy(c->peer[c->npeer].author, author, STORE_KEY_LEN);
+    c->peer[c->npeer].seq = 0;
+    return &c->peer[c->npeer++].seq;
+}
+
+static void send_plain(struct node_conn *c, struct sync_buf *plain)
+{
+    sync_box_seal(&c->send, plain->data, plain->len, &c->out);
+    c->bytes_out += plain->len;
+    plain->len = 0;
+}
+
+struct feeds {
+    struct store_feed *v;
+    size_t n, cap;
+};
+
+static int collect(void *ud, const struct store_feed *f)
+{
+    struct feeds *l = ud;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        l->v = kn_xrealloc(l->v, l->cap * sizeof(*l->v));
+    }
+    l->v[l->n++] = *f;
+    return 0;
+}
+
+static int send_clock(struct node_conn *c)
+{
+    struct feeds f = { 0 };
+    struct sync_buf plain;
+    int r = store_clock(c->n->store, collect, &f);
+    if (r == 0) {
+        struct sync_clock_item *items = kn_xmalloc((f.n ? f.n : 1) * sizeof(*items));
+        for (size_t i = 0; i < f.n; i++) {
+            memcpy(items[i].author, f.v[i].author, STORE_KEY_LEN);
+            items[i].seq = f.v[i].seq;
+        }
+        sync_buf_init(&plain);
+        sync_msg_put_clock(&plain, items, f.n);
+        send_plain(c, &plain);
+        sync_buf_finish(&plain);
+        free(items);
+    }
+    free(f.v);
+    return r;
+}
+
+struct batch {
+    struct store_raw raw[SYNC_MAX_BATCH];
+    uint8_t *arena;
+    size_t n, used;
+};
+
+static int batch_add(void *ud, const struct store_entry *e, const uint8_t *payload, size_t len)
+{
+    struct batch *b = ud;
+    uint8_t *h = b->arena + b->used;
+    memcpy(h, e->signed_header, e->signed_len);
+    b->used += e->signed_len;
+    uint8_t *p = NULL;
+    if (payload) {
+        p = b->arena + b->used;
+        memcpy(p, payload, len);
+        b->used += len;
+    }
+    b->raw[b->n++] = (struct store_raw){ h, e->signed_len, p, len };
+    return b->n == SYNC_MAX_BATCH || b->used > (1u << 20) ? 1 : 0;
+}
+
+/* Is author the hub? Its feed goes first: everything else depends on it. */
+static bool is_hub(struct node_conn *c, const uint8_t *author)
+{
+    char hex[STORE_ID_HEX_LEN + 1], mine[STORE_ID_HEX_LEN + 1];
+    if (store_meta_get(c->n->store, "hub", hex, sizeof(hex)) < 0)
+        return false;
+    store_hex(author, STORE_KEY_LEN, mine);
+    return strcmp(hex, mine) == 0;
+}
+
+int node_conn_pump(struct node_conn *c)
+{
+    struct feeds f = { 0 };
+    struct sync_buf plain;
+    struct batch *b = NULL;
+    bool more = false;
+    int r;
+
+    if (c->state != NODE_CONN_OPEN || !c->got_clock)
+        return 0;
+    if ((r = store_clock(c->n->store, collect, &f)) < 0)
+        goto out;
+    b = kn_xmalloc(sizeof(*b));
+    b->arena = kn_xmalloc(SYNC_MAX_BATCH * STORE_MAX_SIGNED + (1u << 20) + STORE_MAX_PAYLOAD);
+    sync_buf_init(&plain);
+    for (int pass = 0; pass < 2 && r == 0; pass++) {
+        for (size_t i = 0; i < f.n && r == 0; i++) {
+            if (is_hub(c, f.v[i].author) != (pass == 0) || f.v[i].forked)
+                continue;
+            uint64_t *have = peer_seq(c, f.v[i].author, true);
+            while (*have < f.v[i].seq && r == 0) {
+                if (c->out.len >= PUMP_MAX_BYTES) {
+                    more = true;
+                    break;
+                }
+                b->n = b->used = 0;
+                r = store_range(c->n->store, f.v[i].author, *have + 1, 0, batch_add, b);
+                if (r < 0)
+                    break;
+                r = 0;
+                if (b->n == 0)
+                    break;
+                if ((r = sync_msg_put_entries(&plain, b->raw, b->n)) < 0)
+                    break;
+                send_plain(c, &plain);
+                *have += b->n;
+                c->entries_out += b->n;
+            }
+            if (more)
+                break;
+        }
+        if (more)
+            break;
+    }
+    if (r == 0 && !more && !c->sent_synced) {
+        sync_msg_put_synced(&plain);
+        send_plain(c, &plain);
+        c->sent_synced = true;
+    }
+    sync_buf_finish(&plain);
+out:
+    if (b)
+        free(b->arena);
+    free(b);
+    free(f.v);
+    return r < 0 ? fail(c, r, "reading the log") : 0;
+}
+
+static int on_entries(struct node_conn *c, const struct sync_msg *m)
+{
+    struct store_ingest_result res;
+    struct store_entry e;
+    int r = store_ingest(c->n->store, m->entries, m->count, &res, NULL, NULL);
+    if (r < 0)
+        return fail(c, r, "storing entries");
+    c->entries_in += res.accepted;
+    /* The peer holds what it sent: never send it back. */
+    for (size_t i = 0; i < m->count; i++) {
+        if (store_entry_decode(m->entries[i].signed_header, m->entries[i].signed_len, &e) < 0)
+            continue;
+        uint64_t *have = peer_seq(c, e.author, true);
+        if (e.seq > *have)
+            *have = e.seq;
+    }
+    if (res.rejected > 0)
+        return fail(c, KN_EPROTO, "the peer sent entries that do not verify");
+    if (res.accepted > 0) {
+        struct store_domain_stats stats;
+        int dr = store_domain_sync(c->n->store, false, &stats);
+        if (dr < 0 && dr != KN_ENOHUB)
+            return fail(c, dr, "applying entries");
+    }
+    return 0;
+}
+
+static int on_message(struct node_conn *c, const struct sync_msg *m)
+{
+    switch (m->type) {
+    case SYNC_MSG_CLOCK:
+        if (c->got_clock)
+            return fail(c, KN_EPROTO, "a second clock");
+        c->got_clock = true;
+        for (size_t i = 0; i < m->count; i++)
+            *peer_seq(c, m->clock[i].author, true) = m->clock[i].seq;
+        return node_conn_pump(c);
+    case SYNC_MSG_ENTRIES:
+        if (!c->got_clock)
+            return fail(c, KN_EPROTO, "entries before the clock");
+        return on_entries(c, m);
+    case SYNC_MSG_SYNCED:
+        c->peer_synced = true;
+        return 0;
+    }
+    return fail(c, KN_EPROTO, "an unknown message");
+}
+
+int node_conn_start(struct node_conn *c)
+{
+    size_t used;
+    if (c->client && sync_shs_step(&c->shs, NULL, 0, &used, &c->out) < 0)
+        return fail(c, KN_EPROTO, "handshake");
+    return 0;
+}
+
+int node_conn_input(struct node_conn *c, const uint8_t *data, size_t len)
+{
+    size_t used;
+    int r;
+
+    if (c->state == NODE_CONN_FAILED || c->state == NODE_CONN_CLOSED)
+        return c->error ? c->error : KN_EPROTO;
+    c->wire_in += len;
+    sync_buf_append(&c->in, data, len);
+    while (c->state == NODE_CONN_HANDSHAKE) {
+        r = sync_shs_step(&c->shs, c->in.data, c->in.len, &used, &c->out);
+        sync_buf_consume(&c->in, used);
+        if (r == -EAGAIN)
+            return 0;
+        if (r < 0)
+            return fail(c, KN_EPROTO,
+                        "handshake refused: not on this network, or not who we "
+                        "expected");
+        if (r == 1) {
+            sync_shs_boxes(&c->shs, &c->send, &c->recv);
+            memcpy(c->peer_id, c->shs.remote_pk, STORE_KEY_LEN);
+            c->state = NODE_CONN_OPEN;
+            if ((r = send_clock(c)) < 0)
+                return fail(c, r, "reading the clock");
+        }
+    }
+    r = sync_box_open(&c->recv, c->in.data, c->in.len, &used, &c->plain);
+    sync_buf_consume(&c->in, used);
+    if (r < 0)
+        return fail(c, KN_EPROTO, "a frame that does not authenticate");
+    if (r == 1) {
+        c->state = NODE_CONN_CLOSED;
+        c->peer_said_goodbye = true;
+    }
+    if (c->plain.len) {
+        sync_msg_reader_feed(&c->rd, c->plain.data, c->plain.len);
+        c->plain.len = 0;
+        struct sync_msg m;
+        while ((r = sync_msg_next(&c->rd, &m)) == 1)
+            if ((r = on_message(c, &m)) < 0)
+                return r;
+        if (r != -EAGAIN)
+            return fail(c, KN_EPROTO, "a malformed message");
+    }
+    return 0;
+}
+
+void node_conn_goodbye(struct node_conn *c)
+{
+    if (c->state == NODE_CONN_OPEN || c->state == NODE_CONN_CLOSED) {
+        sync_box_goodbye(&c->send, &c->out);
+        if (c->state == NODE_CONN_OPEN)
+            c->state = NODE_CONN_CLOSING;
+    }
+}
+
+bool node_conn_caught_up(const struct node_conn *c)
+{
+    return c->sent_synced && c->peer_synced;
+}

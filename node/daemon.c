@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's transport: one libuv loop, TCP connections each driving a node_conn, a timer that
+ * pumps live entries and drops stalled peers, dialling of configured peers with exponential
+ * back-off and jitter, and a clean shutdown on SIGINT/SIGTERM. `kortnod sync` uses the same
+ * machinery for one connection that ends when both sides are caught up.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+#include <uv.h>
+
+#include "node.h"
+
+#define TICK_MS          100
+#define HANDSHAKE_MS     10000
+#define MAX_CONNS        16
+#define WRITE_HIGH_WATER (1u << 20)
+#define BACKOFF_MIN_MS   500
+#define BACKOFF_MAX_MS   60000
+
+struct daemon;
+
+struct peer {
+    uv_tcp_t tcp;
+    struct daemon *d;
+    struct node_conn conn;
+    int dial; /* index into the dial list, or -1 for an accepted connection */
+    bool writing, closing, connected;
+    uint64_t since, last_rx;
+    char name[64];
+    struct peer *next;
+};
+
+struct dial {
+    char host[64];
+    int port;
+    uint8_t pk[STORE_KEY_LEN];
+    struct peer *peer; /* while connected */
+    uint64_t next_try;
+    unsigned failures;
+    uint64_t last_sync; /* ms, last time both sides were caught up */
+};
+
+struct daemon {
+    uv_loop_t loop;
+    uv_tcp_t server;
+    bool listening;
+    uv_timer_t tick;
+    uv_signal_t sigint, sigterm;
+    struct node *n;
+    uint8_t netkey[32];
+    struct peer *peers;
+    size_t npeers;
+    struct dial *dials;
+    size_t ndials;
+    bool stopping;
+    bool once; /* kortnod sync: stop when the only connection is caught up */
+    int exit_code;
+    enum node_log_level level;
+    uint64_t idle_ms;
+};
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+__attribute__((format(printf, 3, 4))) static void logf_(struct daemon *d, enum node_log_level lv,
+                                                        const char *fmt, ...)
+{
+    char ts[32];
+    va_list ap;
+    if (lv > d->level)
+        return;
+    node_format_time(node_now_ms(), ts);
+    fprintf(stderr, "%s %-5s ", ts, level_names[lv]);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void peer_close(struct peer *p, const char *why);
+
+static void on_closed(uv_handle_t *h)
+{
+    struct peer *p = h->data;
+    struct daemon *d = p->d;
+    for (struct peer **pp = &d->peers; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    d->npeers--;
+    node_conn_finish(&p->conn);
+    free(p);
+}
+
+static void on_write(uv_write_t *w, int status);
+
+/* Start a write of what the connection queued, one write at a time. */
+static void flush(struct peer *p)
+{
+    if (p->writing || p->closing || !p->connected || p->conn.out.len == 0)
+        return;
+    uv_write_t *w = kn_xmalloc(sizeof(*w) + p->conn.out.len);
+    char *data = (char *)(w + 1);
+    memcpy(data, p->conn.out.data, p->conn.out.len);
+    uv_buf_t buf = uv_buf_init(data, (unsigned)p->conn.out.len);
+    p->conn.out.len = 0;
+    w->data = p;
+    p->writing = true;
+    int r = uv_write(w, (uv_stream_t *)&p->tcp, &buf, 1, on_write);
+    if (r < 0) {
+        free(w);
+        p->writing = false;
+        peer_close(p, uv_strerror(r));
+    }
+}
+
+static void maybe_done(struct peer *p)
+{
+    struct daemon *d = p->d;
+    if (node_conn_caught_up(&p->conn) && p->dial >= 0 && !d->dials[p->dial].last_sync) {
+        d->dials[p->dial].last_sync = node_now_ms();
+        d->dials[p->dial].failures = 0;
+    }
+    if (d->once && node_conn_caught_up(&p->conn) && p->conn.state == NODE_CONN_OPEN &&
+        p->conn.out.len == 0 && !p->writing) {
+        node_conn_goodbye(&p->conn);
+        flush(p);
+    }
+}
+
+static void on_write(uv_write_t *w, int status)
+{
+    struct peer *p = w->data;
+    free(w);
+    p->writing = false;
+    if (status < 0) {
+        peer_close(p, uv_strerror(status));
+        return;
+    }
+    if (p->conn.state == NODE_CONN_OPEN)
+        node_conn_pump(&p->conn);
+    flush(p);
+    if (!p->writing && p->conn.state == NODE_CONN_CLOSING && p->conn.peer_said_goodbye)
+        peer_close(p, NULL);
+    else if (!p->writing && p->conn.state == NODE_CONN_CLOSING && p->d->once)
+        peer_close(p, NULL);
+    else
+        maybe_done(p);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    buf->base = kn_xmalloc(suggested);
+    buf->len = suggested;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct peer *p = s->data;
+    if (nread > 0) {
+        bool was_open = p->conn.state == NODE_CONN_OPEN;
+        p->last_rx = uv_now(&p->d->loop);
+        int r = node_conn_input(&p->conn, (const uint8_t *)buf->base, (size_t)nread);
+        free(buf->base);
+        if (r < 0) {
+            logf_(p->d, NODE_LOG_WARN,
+                  "peer %s: %s; closing (nothing of it is kept past the "
+                  "last good batch)",
+                  p->name, p->conn.why);
+            peer_close(p, NULL);
+            return;
+        }
+        if (!was_open && p->conn.state == NODE_CONN_OPEN) {
+            char id[9];
+            node_short_id(p->conn.peer_id, id);
+            logf_(p->d, NODE_LOG_INFO, "peer %s: secure connection with node %s…", p->name, id);
+        }
+        if (p->conn.state == NODE_CONN_CLOSED) {
+            node_conn_goodbye(&p->conn);
+            p->conn.state = NODE_CONN_CLOSING;
+            p->conn.peer_said_goodbye = true;
+        }
+        flush(p);
+        if (!p->writing && p->conn.state == NODE_CONN_CLOSING && p->conn.peer_said_goodbye) {
+            peer_close(p, NULL);
+            return;
+        }
+        maybe_done(p);
+        return;
+    }
+    free(buf->base);
+    if (nread < 0)
+        peer_close(p, nread == UV_EOF ? "connection closed by the peer" : uv_strerror((int)nread));
+}
+
+static struct peer *peer_new(struct daemon *d, int dial, const char *name)
+{
+    struct peer *p = kn_xcalloc(1, sizeof(*p));
+    p->d = d;
+    p->dial = dial;
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    uv_tcp_init(&d->loop, &p->tcp);
+    p->tcp.data = p;
+    p->since = p->last_rx = uv_now(&d->loop);
+    node_conn_init(&p->conn, d->n, d->netkey, dial >= 0 ? d->dials[dial].pk : NULL);
+    p->next = d->peers;
+    d->peers = p;
+    d->npeers++;
+    return p;
+}
+
+static void peer_close(struct peer *p, const char *why)
+{
+    struct daemon *d = p->d;
+    if (p->closing)
+        return;
+    p->closing = true;
+    if (why)
+        logf_(d, NODE_LOG_INFO, "peer %s: %s", p->name, why);
+    if (p->dial >= 0) {
+        struct dial *dl = &d->dials[p->dial];
+        dl->peer = NULL;
+        if (!node_conn_caught_up(&p->conn))
+            dl->failures++;
+        /* Exponential back-off with ±25 % jitter, so that offices do not all redial at once. */
+        uint64_t wait = BACKOFF_MIN_MS << (dl->failures < 7 ? dl->failures : 7);
+        if (wait > BACKOFF_MAX_MS)
+            wait = BACKOFF_MAX_MS;
+        wait = wait * 3 / 4 + randombytes_uniform((uint32_t)(wait / 2 + 1));
+        dl->next_try = uv_now(&d->loop) + wait;
+    }
+    if (d->once) {
+        d->exit_code = node_conn_caught_up(&p->conn) ? 0 : 1;
+        if (p->conn.state == NODE_CONN_FAILED)
+            fprintf(stderr, "kortnod: sync: %s\n", p->conn.why);
+        printf("sync: %llu entries in, %llu entries out, %llu bytes in, %llu bytes out, %.2f s\n",
+               (unsigned long long)p->conn.entries_in, (unsigned long long)p->conn.entries_out,
+               (unsigned long long)p->conn.wire_in, (unsigned long long)p->conn.bytes_out,
+               (double)(uv_now(&d->loop) - p->since) / 1000.0);
+        d->stopping = true;
+    }
+    uv_close((uv_handle_t *)&p->tcp, on_closed);
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct peer *p = req->data;
+    free(req);
+    if (p->closing)
+        return;
+    if (status < 0) {
+        peer_close(p, uv_strerror(status));
+        return;
+    }
+    p->connected = true;
+    logf_(p->d, NODE_LOG_INFO, "peer %s: connected", p->name);
+    uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read);
+    node_conn_start(&p->conn);
+    flush(p);
+}
+
+static void dial(struct daemon *d, size_t i)
+{
+    struct dial *dl = &d->dials[i];
+    struct sockaddr_in addr;
+    char name[80];
+    snprintf(name, sizeof(name), "%s:%d", dl->host, dl->port);
+    if (uv_ip4_addr(dl->host, dl->port, &addr) < 0) {
+        logf_(d, NODE_LOG_ERROR, "peer %s: not an IPv4 address", name);
+        dl->next_try = UINT64_MAX;
+        return;
+    }
+    struct peer *p = peer_new(d, (int)i, name);
+    uv_connect_t *req = kn_xmalloc(sizeof(*req));
+    req->data = p;
+    dl->peer = p;
+    int r = uv_tcp_connect(req, &p->tcp, (const struct sockaddr *)&addr, on_connect);
+    if (r < 0) {
+        free(req);
+        peer_close(p, uv_strerror(r));
+    }
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct daemon *d = server->data;
+    if (status < 0 || d->stopping)
+        return;
+    struct peer *p = peer_new(d, -1, "incoming");
+    if (uv_accept(server, (uv_stream_t *)&p->tcp) < 0 || d->npeers > MAX_CONNS) {
+        peer_close(p, d->npeers > MAX_CONNS ? "too many connections" : "accept failed");
+        return;
+    }
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    char ip[48] = "?";
+    if (uv_tcp_getpeername(&p->tcp, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_INET) {
+        uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+        snprintf(p->name, sizeof(p->name), "%s:%d", ip,
+                 ntohs(((struct sockaddr_in *)&ss)->sin_port));
+    }
+    p->connected = true;
+    logf_(d, NODE_LOG_INFO, "peer %s: accepted", p->name);
+    uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read);
+}
+
+static void close_all(struct daemon *d)
+{
+    for (struct peer *p = d->peers; p; p = p->next) {
+        if (p->closing)
+            continue;
+        if (p->conn.state == NODE_CONN_OPEN) {
+            node_conn_goodbye(&p->conn);
+            /* The goodbye goes out best-effort: the close waits for queued writes. */
+            flush(p);
+        }
+        peer_close(p, NULL);
+    }
+    if (d->listening)
+        uv_close((uv_handle_t *)&d->server, NULL);
+    d->listening = false;
+    if (!uv_is_closing((uv_handle_t *)&d->tick))
+        uv_close((uv_handle_t *)&d->tick, NULL);
+    if (!uv_is_closing((uv_handle_t *)&d->sigint)) {
+        uv_close((uv_handle_t *)&d->sigint, NULL);
+        uv_close((uv_handle_t *)&d->sigterm, NULL);
+    }
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+    uint64_t now = uv_now(&d->loop);
+    if (d->stopping) {
+        close_all(d);
+        return;
+    }
+    for (size_t i = 0; i < d->ndials; i++)
+        if (!d->dials[i].peer && now >= d->dials[i].next_try && !d->once)
+            dial(d, i);
+    for (struct peer *p = d->peers, *next; p; p = next) {
+        next = p->next;
+        if (p->closing)
+            continue;
+        if (p->conn.state != NODE_CONN_OPEN && now - p->since > HANDSHAKE_MS) {
+            peer_close(p, "no handshake in time; dropped");
+            continue;
+        }
+        if (d->idle_ms && now - p->last_rx > d->idle_ms) {
+            peer_close(p, "silent for too long; dropped");
+            continue;
+        }
+        if (!p->writing && p->conn.out.len < WRITE_HIGH_WATER)
+            node_conn_pump(&p->conn);
+        if (p->conn.state == NODE_CONN_FAILED) {
+            peer_close(p, p->conn.why);
+            continue;
+        }
+        flush(p);
+        maybe_done(p);
+    }
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct daemon *d = s->data;
+    logf_(d, NODE_LOG_INFO, "signal %d: saying goodbye to %zu peer(s) and stopping", signum,
+          d->npeers);
+    d->stopping = true;
+    close_all(d);
+}
+
+static int parse_hostport(const char *s, char host[64], int *port)
+{
+    const char *colon = strrchr(s, ':');
+    char *end;
+    if (!colon || colon == s || (size_t)(colon - s) >= 64)
+        return KN_EINVAL;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    if (!strcmp(host, "localhost"))
+        snprintf(host, 64, "127.0.0.1");
+    long v = strtol(colon + 1, &end, 10);
+    if (*end || v < 1 || v > 65535)
+        return KN_EINVAL;
+    *port = (int)v;
+    return 0;
+}
+
+static int daemon_init(struct daemon *d, struct node *n, const struct node_run_opts *o)
+{
+    int r;
+    memset(d, 0, sizeof(*d));
+    d->n = n;
+    d->level = o->level;
+    d->idle_ms = o->idle_ms;
+    if ((r = node_netkey_load(n, d->netkey)) < 0)
+        return r;
+    if ((r = uv_loop_init(&d->loop)) < 0)
+        return r;
+    uv_timer_init(&d->loop, &d->tick);
+    d->tick.data = d;
+    uv_signal_init(&d->loop, &d->sigint);
+    uv_signal_init(&d->loop, &d->sigterm);
+    d->sigint.data = d->sigterm.data = d;
+    uv_signal_start(&d->sigint, on_signal, SIGINT);
+    uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+    d->dials = kn_xcalloc(o->npeers ? o->npeers : 1, sizeof(*d->dials));
+    for (size_t i = 0; i < o->npeers; i++) {
+        if (parse_hostport(o->peers[i].addr, d->dials[i].host, &d->dials[i].port) < 0) {
+            free(d->dials);
+            return KN_EINVAL;
+        }
+        memcpy(d->dials[i].pk, o->peers[i].pk, STORE_KEY_LEN);
+    }
+    d->ndials = o->npeers;
+    return 0;
+}
+
+static void daemon_finish(struct daemon *d)
+{
+    close_all(d);
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    int r = uv_loop_close(&d->loop);
+    if (r < 0)
+        logf_(d, NODE_LOG_ERROR, "handles left open at exit: %s", uv_strerror(r));
+    free(d->dials);
+    sodium_memzero(d->netkey, sizeof(d->netkey));
+}
+
+int node_run(struct node *n, const struct node_run_opts *o)
+{
+    struct daemon d;
+    struct sockaddr_in addr;
+    char host[64];
+    int port, r;
+
+    if ((r = daemon_init(&d, n, o)) < 0)
+        return r;
+    if ((r = parse_hostport(o->listen, host, &port)) < 0 ||
+        (r = uv_ip4_addr(host, port, &addr)) < 0)
+        goto out;
+    uv_tcp_init(&d.loop, &d.server);
+    d.server.data = &d;
+    d.listening = true;
+    if ((r = uv_tcp_bind(&d.server, (const struct sockaddr *)&addr, 0)) < 0 ||
+        (r = uv_listen((uv_stream_t *)&d.server, 16, on_connection)) < 0) {
+        logf_(&d, NODE_LOG_ERROR, "cannot listen on %s: %s", o->listen, uv_strerror(r));
+        goto out;
+    }
+    char id[9];
+    node_short_id(n->id.pk, id);
+    logf_(&d, NODE_LOG_INFO, "node %s… (%s) listening on %s, %zu configured peer(s)", id, n->role,
+          o->listen, o->npeers);
+    uv_timer_start(&d.tick, on_tick, 0, TICK_MS);
+    uv_run(&d.loop, UV_RUN_DEFAULT);
+    r = 0;
+out:
+    daemon_finish(&d);
+    logf_(&d, NODE_LOG_INFO, "stopped");
+    return r;
+}
+
+int node_sync_once(struct node *n, const char *hostport, const uint8_t pk[static STORE_KEY_LEN],
+                   enum node_log_level level)
+{
+    struct node_run_opts o = { .level = level, .npeers = 1, .idle_ms = 30000 };
+    struct daemon d;
+    int r;
+
+    o.peers = kn_xcalloc(1, sizeof(*o.peers));
+    o.peers[0].addr = hostport;
+    memcpy(o.peers[0].pk, pk, STORE_KEY_LEN);
+    r = daemon_init(&d, n, &o);
+    free(o.peers);
+    if (r < 0)
+        return r;
+    d.once = true;
+    d.exit_code = 1;
+    dial(&d, 0);
+    uv_timer_start(&d.tick, on_tick, TICK_MS, TICK_MS);
+    uv_run(&d.loop, UV_RUN_DEFAULT);
+    r = d.exit_code;
+    daemon_finish(&d);
+    return r == 0 ? 0 : KN_EPROTO;
+}
