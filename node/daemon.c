@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <sodium.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "node.h"
@@ -59,6 +60,7 @@ struct daemon {
     size_t ndials;
     bool stopping;
     bool once; /* kortnod sync: stop when the only connection is caught up */
+    uint64_t ticks;
     int exit_code;
     enum node_log_level level;
     uint64_t idle_ms;
@@ -122,7 +124,7 @@ static void flush(struct peer *p)
 static void maybe_done(struct peer *p)
 {
     struct daemon *d = p->d;
-    if (node_conn_caught_up(&p->conn) && p->dial >= 0 && !d->dials[p->dial].last_sync) {
+    if (node_conn_caught_up(&p->conn) && p->dial >= 0) {
         d->dials[p->dial].last_sync = node_now_ms();
         d->dials[p->dial].failures = 0;
     }
@@ -333,10 +335,59 @@ static void close_all(struct daemon *d)
     }
 }
 
+static json_t *peer_json(struct daemon *d, const char *addr, const uint8_t *pk, struct peer *p,
+                         uint64_t last_sync)
+{
+    char hex[STORE_ID_HEX_LEN + 1];
+    json_t *clock = json_object();
+    store_hex(pk, STORE_KEY_LEN, hex);
+    if (p)
+        for (size_t i = 0; i < p->conn.npeer; i++) {
+            char a[STORE_ID_HEX_LEN + 1];
+            store_hex(p->conn.peer[i].author, STORE_KEY_LEN, a);
+            json_object_set_new(clock, a, json_integer((json_int_t)p->conn.peer[i].seq));
+        }
+    (void)d;
+    return json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:o}", "addr", addr, "node", hex, "connected",
+                     p && p->conn.state == NODE_CONN_OPEN, "last_sync_ms", (json_int_t)last_sync,
+                     "entries_in", (json_int_t)(p ? p->conn.entries_in : 0), "entries_out",
+                     (json_int_t)(p ? p->conn.entries_out : 0), "peer_clock", clock);
+}
+
+/* DATA/status.json, for `kortnod status`: written whole and renamed into place. */
+static void write_status(struct daemon *d)
+{
+    json_t *peers = json_array();
+    for (size_t i = 0; i < d->ndials; i++) {
+        char addr[80];
+        snprintf(addr, sizeof(addr), "%s:%d", d->dials[i].host, d->dials[i].port);
+        json_array_append_new(
+            peers, peer_json(d, addr, d->dials[i].pk, d->dials[i].peer, d->dials[i].last_sync));
+    }
+    for (struct peer *p = d->peers; p; p = p->next)
+        if (p->dial < 0 && p->conn.state == NODE_CONN_OPEN)
+            json_array_append_new(peers,
+                                  peer_json(d, p->name, p->conn.peer_id, p,
+                                            node_conn_caught_up(&p->conn) ? node_now_ms() : 0));
+    json_t *doc = json_pack("{s:I,s:i,s:o}", "updated_ms", (json_int_t)node_now_ms(), "pid",
+                            (int)getpid(), "peers", peers);
+    size_t len = strlen(d->n->dir) + 32;
+    char *path = kn_xmalloc(len), *tmp = kn_xmalloc(len);
+    snprintf(path, len, "%s/status.json", d->n->dir);
+    snprintf(tmp, len, "%s/status.json.tmp", d->n->dir);
+    if (json_dump_file(doc, tmp, JSON_INDENT(2)) == 0)
+        rename(tmp, path);
+    json_decref(doc);
+    free(path);
+    free(tmp);
+}
+
 static void on_tick(uv_timer_t *t)
 {
     struct daemon *d = t->data;
     uint64_t now = uv_now(&d->loop);
+    if (!d->once && ++d->ticks % 10 == 0)
+        write_status(d);
     if (d->stopping) {
         close_all(d);
         return;

@@ -48,6 +48,7 @@ static const char usage_text[] =
     "                          the daemon: listens (default 127.0.0.1:7117), dials the peers in\n"
     "                          DATA/kortnod.conf, replicates live; stops cleanly on Ctrl-C\n"
     "  sync HOST:PORT NODEID   one exchange with a peer, both ways, until both are caught up\n"
+    "  status [--json]         the daemon's peers, last sync, entries waiting to be sent\n"
     "  peer add HOST:PORT NODEID\n"
     "                          a peer for the daemon to dial\n"
     "\n"
@@ -686,6 +687,77 @@ static int cmd_peer(const char *dir, struct opts *o)
     return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
+struct waiting_ctx {
+    json_t *peer_clock;
+    uint64_t waiting;
+};
+
+static int count_waiting(void *ud, const struct store_feed *f)
+{
+    struct waiting_ctx *w = ud;
+    char hex[STORE_ID_HEX_LEN + 1];
+    store_hex(f->author, STORE_KEY_LEN, hex);
+    json_int_t have = json_integer_value(json_object_get(w->peer_clock, hex));
+    if ((uint64_t)have < f->seq)
+        w->waiting += f->seq - (uint64_t)have;
+    return 0;
+}
+
+static int cmd_status(const char *dir, struct opts *o)
+{
+    bool json = o->argc == 2 && !strcmp(o->argv[1], "--json");
+    struct node *n;
+    json_error_t jerr;
+    char path[4200];
+
+    if (o->argc > 2 || (o->argc == 2 && !json))
+        return usage_error("%s", "status takes only --json");
+    if (open_node(dir, &n))
+        return EXIT_FAIL;
+    snprintf(path, sizeof(path), "%s/status.json", dir);
+    json_t *st = json_load_file(path, 0, &jerr);
+    uint64_t now = node_now_ms();
+    json_int_t updated = st ? json_integer_value(json_object_get(st, "updated_ms")) : 0;
+    bool running = st && now - (uint64_t)updated < 5000;
+    json_t *out = json_pack("{s:b,s:o}", "daemon_running", running, "peers", json_array());
+    size_t i;
+    json_t *p;
+    json_array_foreach (st ? json_object_get(st, "peers") : NULL, i, p) {
+        struct waiting_ctx w = { json_object_get(p, "peer_clock"), 0 };
+        store_clock(n->store, count_waiting, &w);
+        json_t *row =
+            json_pack("{s:O,s:O,s:b,s:O,s:I}", "addr", json_object_get(p, "addr"), "node",
+                      json_object_get(p, "node"), "connected",
+                      running && json_is_true(json_object_get(p, "connected")), "last_sync_ms",
+                      json_object_get(p, "last_sync_ms"), "waiting", (json_int_t)w.waiting);
+        json_array_append_new(json_object_get(out, "peers"), row);
+    }
+    if (json) {
+        json_dumpf(out, stdout, JSON_INDENT(2));
+        putchar('\n');
+    } else {
+        printf("daemon: %s\n", running ? "running"
+                               : st    ? "not running (last status is old)"
+                                       : "not running");
+        json_array_foreach (json_object_get(out, "peers"), i, p) {
+            json_int_t last = json_integer_value(json_object_get(p, "last_sync_ms"));
+            char when[64] = "never";
+            if (last > 0)
+                snprintf(when, sizeof(when), "%lld s ago",
+                         (long long)((json_int_t)now - last) / 1000);
+            printf("peer %s  node %.8s…  %s  last sync %s  %lld entries waiting to be sent\n",
+                   json_string_value(json_object_get(p, "addr")),
+                   json_string_value(json_object_get(p, "node")),
+                   json_is_true(json_object_get(p, "connected")) ? "connected" : "not connected",
+                   when, (long long)json_integer_value(json_object_get(p, "waiting")));
+        }
+    }
+    json_decref(out);
+    json_decref(st);
+    node_close(n);
+    return EXIT_OK;
+}
+
 static int cmd_demo(struct opts *o)
 {
     bool keep = false;
@@ -768,6 +840,8 @@ int main(int argc, char **argv)
         rc = cmd_sync(dir, &o);
     else if (!strcmp(cmd, "peer"))
         rc = cmd_peer(dir, &o);
+    else if (!strcmp(cmd, "status"))
+        rc = cmd_status(dir, &o);
     else if (!strcmp(cmd, "help") && o.argc == 2 && !strcmp(sub, "steps")) {
         node_domain_usage(stdout);
         rc = EXIT_OK;
