@@ -241,6 +241,8 @@ static void peer_close(struct peer *p, const char *why)
         d->exit_code = node_conn_caught_up(&p->conn) ? 0 : 1;
         if (p->conn.state == NODE_CONN_FAILED)
             fprintf(stderr, "kortnod: sync: %s\n", p->conn.why);
+        else if (why && !node_conn_caught_up(&p->conn))
+            fprintf(stderr, "kortnod: sync: %s: %s\n", p->name, why);
         printf("sync: %llu entries in, %llu entries out, %llu bytes in, %llu bytes out, %.2f s\n",
                (unsigned long long)p->conn.entries_in, (unsigned long long)p->conn.entries_out,
                (unsigned long long)p->conn.wire_in, (unsigned long long)p->conn.bytes_out,
