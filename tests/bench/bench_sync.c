@@ -1,0 +1,1098 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_sync - how fast kortnod replicates over the network, with real kortnod processes on
+ * 127.0.0.1 in a fresh temporary directory (removed at the end):
+ *
+ *     bench_sync [--entries N] [--feeds F] [--live N] [--live-gap-ms MS] [--handshakes N]
+ *                [--only catchup,live,shs] [--no-hub] [--threads T] [--kortnod PATH]
+ *                [--dir DIR] [--keep]
+ *
+ *   --entries N       entries in the hub's log for the catch-up (default 100000)
+ *   --feeds F         feeds they are spread over, each of its own identity (default 100)
+ *   --live N          entries appended one at a time for the live latency (default 1000)
+ *   --live-gap-ms MS  after each one became visible, wait a random 0..MS ms (default 100), so
+ *                     that appends fall at random moments of the daemons' timers
+ *   --handshakes N    secret handshakes, both ends in this process (default 3000)
+ *   --only LIST       run only these parts (comma-separated: catchup, live, shs)
+ *   --no-hub          the empty node does not know its hub: no card-domain projection on receipt
+ *   --threads T       signing threads for the generator (default: the CPUs online)
+ *   --kortnod PATH    the kortnod program (default $KORTNOD, else ../node/kortnod beside this)
+ *   --dir DIR         where to create the temporary directory (default $TMPDIR or /tmp)
+ *   --keep            leave the data directories there
+ *
+ * 1. Catch-up. `kortnod init` makes a hub and an empty office (same network key, --hub set
+ *    unless --no-hub). N entries of ~200-byte canonical msgpack payloads over F feeds are signed
+ *    here (store_entry_sign, F identities, in threads) and store_ingest'ed into the hub's
+ *    database in big batches. Then `kortnod run` at the hub and `kortnod sync` at the office;
+ *    the figure is N / the sync process's wall time. Wire bytes are what the office read from its
+ *    socket (the "bytes in" kortnod sync prints: handshake, clock and every box-stream frame),
+ *    compared with the stored bytes (signed headers + payloads). Peak RSS of each process from
+ *    wait4(). The office's log is checked to hold the N entries afterwards.
+ * 2. Live latency. The two nodes as daemons (`kortnod run`), the office dialling the hub. This
+ *    process appends to the hub's feed with store_append (its own connection to the hub's
+ *    database, the hub's key) one entry at a time and polls the office's database read-only
+ *    (max(seq) of the hub's feed, every 0.2 ms) until it is there: append-to-visible, median and
+ *    p99. Runs on the catch-up's nodes when both parts run (the office then holds N entries).
+ * 3. Handshakes per second: sync_shs client and server in one thread, in memory; and the
+ *    box-stream's seal + open throughput.
+ *
+ * One line per figure, with [target ...: met|MISSED] where there is a target. Run it from a
+ * release build: meson setup build-rel -Dbuildtype=release && meson compile -C build-rel &&
+ * build-rel/tests/bench_sync; the big run: --entries 1000000 --feeds 500.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <msgpack.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "store.h"
+#include "sync.h"
+
+#define PAYLOAD_TARGET    200
+#define PAYLOAD_MAX       256
+#define ENTRY_ROOM        (STORE_MAX_SIGNED + PAYLOAD_MAX) /* arena bytes kept per entry */
+#define ROUND_ENTRIES     100000 /* entries signed and ingested per generator round */
+#define INGEST_BATCH      5000
+#define TARGET_RATE       50000.0
+#define TARGET_RATIO      1.15
+#define TARGET_RSS_MB     64.0
+#define READY_TIMEOUT_S   20.0
+#define SYNC_TIMEOUT_S    3600.0
+#define VISIBLE_TIMEOUT_S 10.0
+#define POLL_INTERVAL_NS  200000L
+#define LIVE_WARMUP       5
+#define MAX_CHILDREN      8
+
+struct opts {
+    size_t entries, feeds, live, handshakes;
+    unsigned live_gap_ms, threads;
+    bool catchup, live_on, shs, no_hub, keep;
+    const char *dir, *kortnod;
+};
+
+static struct opts o;
+static char tmpdir[4096];
+static int failures;
+static pid_t children[MAX_CHILDREN];
+
+/* ---- small helpers ---- */
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void sleep_ns(long ns)
+{
+    struct timespec t = { ns / 1000000000L, ns % 1000000000L };
+    while (nanosleep(&t, &t) < 0 && errno == EINTR)
+        ;
+}
+
+static double peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0; /* kilobytes on Linux */
+}
+
+static void kill_children(void)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (children[i] > 0) {
+            kill(children[i], SIGTERM);
+            waitpid(children[i], NULL, 0);
+            children[i] = 0;
+        }
+}
+
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char path[4400];
+    struct stat st;
+    if (!d)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_tree(path);
+        else
+            unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+__attribute__((noreturn)) static void bail(void)
+{
+    kill_children();
+    if (tmpdir[0] && !o.keep)
+        remove_tree(tmpdir);
+    else if (tmpdir[0])
+        fprintf(stderr, "bench_sync: data kept in %s\n", tmpdir);
+    exit(1);
+}
+
+__attribute__((format(printf, 1, 2), noreturn)) static void fatal(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "bench_sync: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    bail();
+}
+
+static void check(const char *what, int err)
+{
+    if (err < 0)
+        fatal("%s: %s", what, kn_strerror(err));
+}
+
+static void target(bool met, const char *what)
+{
+    printf(" [target %s: %s]", what, met ? "met" : "MISSED");
+    if (!met)
+        failures++;
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(len);
+    if (!p)
+        abort();
+    snprintf(p, len, "%s/%s", dir, name);
+    return p;
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0, got;
+    if (!f)
+        return NULL;
+    do {
+        if (cap - len < 4096) {
+            cap = cap ? 2 * cap : 8192;
+            buf = realloc(buf, cap);
+            if (!buf)
+                abort();
+        }
+        got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+    } while (got > 0);
+    buf[len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* ---- kortnod processes ---- */
+
+/* Start kortnod --data dir ARGS..., stdout and stderr into files named after tag in tmpdir. */
+static pid_t spawn(const char *dir, const char *tag, const char *const *args)
+{
+    const char *argv[32];
+    size_t n = 0;
+    char out[4200], err[4200];
+    argv[n++] = o.kortnod;
+    argv[n++] = "--data";
+    argv[n++] = dir;
+    while (*args && n < 31)
+        argv[n++] = *args++;
+    argv[n] = NULL;
+    snprintf(out, sizeof(out), "%s/%s.out", tmpdir, tag);
+    snprintf(err, sizeof(err), "%s/%s.err", tmpdir, tag);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        fatal("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
+            _exit(127);
+        close(fo);
+        close(fe);
+        execv(o.kortnod, (char *const *)argv);
+        _exit(127);
+    }
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (children[i] == 0) {
+            children[i] = pid;
+            break;
+        }
+    return pid;
+}
+
+/* Wait for a child; its exit status, and its peak RSS in MiB into *rss_mb (may be NULL). */
+static int reap(pid_t pid, double *rss_mb)
+{
+    struct rusage ru;
+    int status;
+    while (wait4(pid, &status, 0, &ru) < 0)
+        if (errno != EINTR)
+            fatal("wait4: %s", strerror(errno));
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (children[i] == pid)
+            children[i] = 0;
+    if (rss_mb)
+        *rss_mb = (double)ru.ru_maxrss / 1024.0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void show_output(const char *tag)
+{
+    char path[4200];
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s.%s", tmpdir, tag, i ? "err" : "out");
+        char *text = read_file(path);
+        if (text && *text)
+            fprintf(stderr, "--- %s ---\n%s", path, text);
+        free(text);
+    }
+}
+
+/* Run kortnod to completion; its stdout (caller frees). A failure ends the benchmark. */
+static char *run_kortnod(const char *dir, const char *tag, const char *const *args)
+{
+    char path[4200];
+    int rc = reap(spawn(dir, tag, args), NULL);
+    if (rc != 0) {
+        show_output(tag);
+        fatal("kortnod %s (in %s) exited with %d", args[0], dir, rc);
+    }
+    snprintf(path, sizeof(path), "%s/%s.out", tmpdir, tag);
+    return read_file(path);
+}
+
+/* Wait until the file tag.err holds text (a daemon's log line). */
+static void wait_log(pid_t pid, const char *tag, const char *text)
+{
+    char path[4200];
+    double t0 = now();
+    snprintf(path, sizeof(path), "%s/%s.err", tmpdir, tag);
+    for (;;) {
+        char *log = read_file(path);
+        bool found = log && strstr(log, text);
+        free(log);
+        if (found)
+            return;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            for (int i = 0; i < MAX_CHILDREN; i++)
+                if (children[i] == pid)
+                    children[i] = 0;
+            show_output(tag);
+            fatal("%s: the daemon stopped before logging '%s'", tag, text);
+        }
+        if (now() - t0 > READY_TIMEOUT_S) {
+            show_output(tag);
+            fatal("%s: no '%s' in its log after %.0f s", tag, text, READY_TIMEOUT_S);
+        }
+        sleep_ns(5000000L);
+    }
+}
+
+/* Stop a daemon with SIGTERM (its clean stop); its peak RSS in MiB. */
+static double stop_daemon(pid_t pid, const char *tag)
+{
+    double rss;
+    kill(pid, SIGTERM);
+    int rc = reap(pid, &rss);
+    if (rc != 0) {
+        show_output(tag);
+        fprintf(stderr, "bench_sync: %s: kortnod run exited with %d\n", tag, rc);
+        failures++;
+    }
+    return rss;
+}
+
+/* A TCP port of 127.0.0.1 free right now. */
+static int free_port(void)
+{
+    struct sockaddr_in a = { 0 };
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+        fatal("finding a free port: %s", strerror(errno));
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* The nodes of the benchmark: created once, used by the catch-up and the live part. */
+struct nodes {
+    char *hub_dir, *office_dir;
+    char hub_id[STORE_ID_HEX_LEN + 1];
+    char office_id[STORE_ID_HEX_LEN + 1];
+};
+
+static void id_from(const char *out, char id[STORE_ID_HEX_LEN + 1], const char *what)
+{
+    uint8_t key[STORE_KEY_LEN];
+    if (!out || strlen(out) < STORE_ID_HEX_LEN)
+        fatal("kortnod init (%s) printed no node id", what);
+    memcpy(id, out, STORE_ID_HEX_LEN);
+    id[STORE_ID_HEX_LEN] = '\0';
+    if (store_unhex(id, key, STORE_KEY_LEN) < 0)
+        fatal("kortnod init (%s) printed '%s', not a node id", what, id);
+}
+
+static void nodes_init(struct nodes *n)
+{
+    n->hub_dir = path_in(tmpdir, "hub");
+    n->office_dir = path_in(tmpdir, "office");
+    char *netkey = path_in(n->hub_dir, "network.key");
+    const char *hub_args[] = { "init", "--role", "hub", "--name", "bench-hub", NULL };
+    char *out = run_kortnod(n->hub_dir, "init-hub", hub_args);
+    id_from(out, n->hub_id, "hub");
+    free(out);
+    const char *office_args[] = { "init",          "--role", "office", "--name",  "bench-office",
+                                  "--network-key", netkey,   "--hub",  n->hub_id, NULL };
+    if (o.no_hub)
+        office_args[7] = NULL;
+    out = run_kortnod(n->office_dir, "init-office", office_args);
+    id_from(out, n->office_id, "office");
+    free(out);
+    free(netkey);
+}
+
+static void nodes_free(struct nodes *n)
+{
+    free(n->hub_dir);
+    free(n->office_dir);
+}
+
+/* ---- 1. catch-up ---- */
+
+struct buf_writer {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+static int buf_write(void *data, const char *buf, size_t len)
+{
+    struct buf_writer *w = data;
+    if (w->cap - w->len < len)
+        abort();
+    memcpy(w->p + w->len, buf, len);
+    w->len += len;
+    return 0;
+}
+
+/*
+ * A canonical payload of PAYLOAD_TARGET bytes (keys in byte order):
+ * {"body": text, "feed": f, "i": seq, "kind": "bench.note", "office": "office-NNNN"}.
+ */
+static size_t payload_make(size_t feed, uint64_t seq, uint8_t out[PAYLOAD_MAX])
+{
+    static const char words[] = "Cards for the care provider counted, sealed and signed for; "
+                                "the courier took the box at the door of the office at ";
+    char office[16], body[PAYLOAD_MAX];
+    struct buf_writer w = { out, 0, PAYLOAD_MAX };
+    msgpack_packer pk;
+    size_t fixed;
+
+    snprintf(office, sizeof(office), "office-%04zu", feed % 10000);
+    msgpack_packer_init(&pk, &w, buf_write);
+    /* Everything but the body, to size the body so that the whole is PAYLOAD_TARGET bytes. */
+    msgpack_pack_map(&pk, 5);
+    msgpack_pack_str_with_body(&pk, "body", 4);
+    fixed = w.len;
+    w.len = 0;
+    msgpack_pack_str_with_body(&pk, "feed", 4);
+    msgpack_pack_uint64(&pk, feed);
+    msgpack_pack_str_with_body(&pk, "i", 1);
+    msgpack_pack_uint64(&pk, seq);
+    msgpack_pack_str_with_body(&pk, "kind", 4);
+    msgpack_pack_str_with_body(&pk, "bench.note", 10);
+    msgpack_pack_str_with_body(&pk, "office", 6);
+    msgpack_pack_str_with_body(&pk, office, strlen(office));
+    fixed += w.len + 2; /* str8 header of the body */
+    size_t blen = PAYLOAD_TARGET - fixed;
+    int k = snprintf(body, sizeof(body), "%s%llu.", words, (unsigned long long)seq);
+    for (size_t i = (size_t)k; i < blen; i++)
+        body[i] = '.';
+    w.len = 0;
+    msgpack_pack_map(&pk, 5);
+    msgpack_pack_str_with_body(&pk, "body", 4);
+    msgpack_pack_str_with_body(&pk, body, blen);
+    msgpack_pack_str_with_body(&pk, "feed", 4);
+    msgpack_pack_uint64(&pk, feed);
+    msgpack_pack_str_with_body(&pk, "i", 1);
+    msgpack_pack_uint64(&pk, seq);
+    msgpack_pack_str_with_body(&pk, "kind", 4);
+    msgpack_pack_str_with_body(&pk, "bench.note", 10);
+    msgpack_pack_str_with_body(&pk, "office", 6);
+    msgpack_pack_str_with_body(&pk, office, strlen(office));
+    return w.len;
+}
+
+/* One foreign feed of the hub's log, signed as it goes. */
+struct gen_feed {
+    uint8_t pk[STORE_KEY_LEN];
+    uint8_t sk[STORE_SECRET_LEN];
+    uint64_t seq, total; /* signed so far, to sign in all */
+    uint8_t prev[STORE_HASH_LEN];
+    /* this round: */
+    size_t first, count; /* slots in the round's arena */
+};
+
+struct gen_round {
+    struct gen_feed *feeds;
+    size_t nfeeds;
+    uint8_t *arena;
+    struct store_raw *raw;
+    uint64_t t_base;
+    int err;
+};
+
+struct gen_thread {
+    pthread_t t;
+    struct gen_round *round;
+    size_t from, to; /* feeds */
+    uint64_t bytes;
+};
+
+static void *gen_sign(void *arg)
+{
+    struct gen_thread *t = arg;
+    struct gen_round *rd = t->round;
+    struct store_entry *e = malloc(sizeof(*e));
+    uint8_t payload[PAYLOAD_MAX];
+    if (!e)
+        abort();
+    for (size_t f = t->from; f < t->to; f++) {
+        struct gen_feed *g = &rd->feeds[f];
+        for (size_t k = 0; k < g->count; k++) {
+            uint64_t seq = g->seq + 1;
+            size_t plen = payload_make(f, seq, payload);
+            struct store_draft d = { "bench.note", rd->t_base + seq * 1000 + f, NULL, 0, payload,
+                                     plen };
+            int r = store_entry_sign(&d, seq, seq > 1 ? g->prev : NULL, g->sk, e);
+            if (r < 0) {
+                rd->err = r;
+                free(e);
+                return NULL;
+            }
+            size_t slot = g->first + k;
+            uint8_t *at = rd->arena + slot * ENTRY_ROOM;
+            memcpy(at, e->signed_header, e->signed_len);
+            memcpy(at + e->signed_len, payload, plen);
+            rd->raw[slot] = (struct store_raw){ at, e->signed_len, at + e->signed_len, plen };
+            memcpy(g->prev, e->hash, STORE_HASH_LEN);
+            g->seq = seq;
+            t->bytes += e->signed_len + plen;
+        }
+    }
+    free(e);
+    return NULL;
+}
+
+/* Sign N entries over F feeds and ingest them into the hub's database. Returns stored bytes. */
+static uint64_t generate(const struct nodes *n)
+{
+    struct gen_round rd = { 0 };
+    struct store *s;
+    uint64_t bytes = 0;
+    size_t done = 0;
+    double t0 = now();
+    char *db = path_in(n->hub_dir, "kortnod.db");
+
+    check(db, store_open(db, STORE_SYNC_NORMAL, &s));
+    rd.nfeeds = o.feeds;
+    rd.feeds = calloc(o.feeds, sizeof(*rd.feeds));
+    size_t per_round = ROUND_ENTRIES / o.feeds ? ROUND_ENTRIES / o.feeds : 1;
+    size_t slots = per_round * o.feeds;
+    rd.arena = malloc(slots * ENTRY_ROOM);
+    rd.raw = malloc(slots * sizeof(*rd.raw));
+    rd.t_base = 1700000000000ull;
+    if (!rd.feeds || !rd.arena || !rd.raw)
+        abort();
+    for (size_t f = 0; f < o.feeds; f++) {
+        uint8_t seed[32];
+        crypto_generichash(seed, sizeof(seed), (const uint8_t *)&f, sizeof(f),
+                           (const uint8_t *)"kortnod-bench-sync", 18);
+        crypto_sign_seed_keypair(rd.feeds[f].pk, rd.feeds[f].sk, seed);
+        rd.feeds[f].total = o.entries / o.feeds + (f < o.entries % o.feeds ? 1 : 0);
+    }
+    while (done < o.entries) {
+        /* This round: up to per_round entries of each feed, feed after feed in the arena. */
+        size_t slot = 0;
+        for (size_t f = 0; f < o.feeds; f++) {
+            struct gen_feed *g = &rd.feeds[f];
+            uint64_t left = g->total - g->seq;
+            g->first = slot;
+            g->count = left < per_round ? (size_t)left : per_round;
+            slot += g->count;
+        }
+        struct gen_thread th[64];
+        unsigned nt = o.threads < 64 ? o.threads : 64;
+        for (unsigned i = 0; i < nt; i++) {
+            th[i] = (struct gen_thread){ .round = &rd,
+                                         .from = o.feeds * i / nt,
+                                         .to = o.feeds * (i + 1) / nt };
+            if (pthread_create(&th[i].t, NULL, gen_sign, &th[i]) != 0)
+                fatal("pthread_create failed");
+        }
+        for (unsigned i = 0; i < nt; i++) {
+            pthread_join(th[i].t, NULL);
+            bytes += th[i].bytes;
+        }
+        check("store_entry_sign", rd.err);
+        for (size_t i = 0; i < slot; i += INGEST_BATCH) {
+            struct store_ingest_result res;
+            size_t k = slot - i < INGEST_BATCH ? slot - i : INGEST_BATCH;
+            check("store_ingest", store_ingest(s, &rd.raw[i], k, &res, NULL, NULL));
+            if (res.accepted != k)
+                fatal("store_ingest: %zu of %zu accepted (%zu refused)", res.accepted, k,
+                      res.rejected);
+        }
+        done += slot;
+    }
+    uint64_t count;
+    check("store_count", store_count(s, &count));
+    store_close(s);
+    free(db);
+    if (count != o.entries)
+        fatal("the hub holds %llu entries, not %zu", (unsigned long long)count, o.entries);
+    double t = now() - t0;
+    printf("generate hub log (setup): %zu entries over %zu feeds signed and ingested in %.1f s "
+           "= %.0f entries/s, %u threads (peak RSS of this process %.1f MB)\n",
+           o.entries, o.feeds, t, (double)o.entries / t, o.threads, peak_rss_mb());
+    printf("  stored: %llu bytes of signed headers + payloads = %.1f bytes/entry (payload %d)\n",
+           (unsigned long long)bytes, (double)bytes / (double)o.entries, PAYLOAD_TARGET);
+    fflush(stdout);
+    free(rd.feeds);
+    free(rd.arena);
+    free(rd.raw);
+    return bytes;
+}
+
+/* A read-only connection to a node's database. */
+static sqlite3 *db_ro(const char *dir)
+{
+    sqlite3 *db;
+    char *path = path_in(dir, "kortnod.db");
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        fatal("%s: %s", path, sqlite3_errmsg(db));
+    sqlite3_busy_timeout(db, 5000);
+    free(path);
+    return db;
+}
+
+static long long db_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    long long v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fatal("%s: %s", sql, sqlite3_errmsg(db));
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void bench_catchup(const struct nodes *n)
+{
+    char listen[32], target_addr[32];
+    int port = free_port();
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+    snprintf(target_addr, sizeof(target_addr), "127.0.0.1:%d", port);
+
+    uint64_t stored = generate(n);
+
+    const char *run_args[] = { "run", "--listen", listen, "--log-level", "info", NULL };
+    pid_t hub = spawn(n->hub_dir, "catchup-hub", run_args);
+    wait_log(hub, "catchup-hub", "listening on");
+
+    const char *sync_args[] = { "sync", target_addr, n->hub_id, NULL };
+    double rss_office, t0 = now();
+    pid_t office = spawn(n->office_dir, "catchup-office", sync_args);
+    int rc = reap(office, &rss_office);
+    double t = now() - t0;
+    double rss_hub = stop_daemon(hub, "catchup-hub");
+    if (rc != 0) {
+        show_output("catchup-office");
+        fatal("kortnod sync exited with %d", rc);
+    }
+
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/catchup-office.out", tmpdir);
+    char *out = read_file(path);
+    unsigned long long in = 0, outn = 0, bin = 0, bout = 0;
+    double secs = 0;
+    const char *line = out ? strstr(out, "sync: ") : NULL;
+    if (!line || sscanf(line,
+                        "sync: %llu entries in, %llu entries out, %llu bytes in, %llu bytes "
+                        "out, %lf s",
+                        &in, &outn, &bin, &bout, &secs) != 5)
+        fatal("kortnod sync printed no summary: %s", out ? out : "(nothing)");
+    free(out);
+
+    sqlite3 *db = db_ro(n->office_dir);
+    long long held = db_int(db, "SELECT count(*) FROM log");
+    long long feeds = db_int(db, "SELECT count(*) FROM feeds");
+    long long applied = db_int(db, "SELECT count(*) FROM p_applied");
+    sqlite3_close(db);
+    if (held != (long long)o.entries || in != o.entries) {
+        fprintf(stderr,
+                "bench_sync: catch-up: the office holds %lld entries (%llu received), "
+                "%zu expected\n",
+                held, in, o.entries);
+        failures++;
+    }
+
+    double rate = (double)o.entries / t;
+    printf("catch-up: %zu entries over %zu feeds in %.2f s = %.0f entries/s (kortnod sync's "
+           "wall time; %.2f s connected)",
+           o.entries, o.feeds, t, rate, secs);
+    target(rate >= TARGET_RATE, ">= 50000/s");
+    printf("\n");
+    double per = (double)bin / (double)o.entries, ratio = (double)bin / (double)stored;
+    printf("catch-up wire: %llu bytes read by the office = %.1f bytes/entry vs %.1f stored, "
+           "ratio %.3f (it sent %llu plaintext bytes back)",
+           bin, per, (double)stored / (double)o.entries, ratio, bout);
+    target(ratio <= TARGET_RATIO, "<= 1.15");
+    printf("\n");
+    printf("catch-up peak RSS, hub (kortnod run): %.1f MiB", rss_hub);
+    target(rss_hub <= TARGET_RSS_MB, "<= 64 MiB");
+    printf("\n");
+    printf("catch-up peak RSS, office (kortnod sync): %.1f MiB", rss_office);
+    target(rss_office <= TARGET_RSS_MB, "<= 64 MiB");
+    printf("\n");
+    printf("  (office afterwards: %lld entries in %lld feeds, %lld applied to the card domain%s)\n",
+           held, feeds, applied, o.no_hub ? ", --no-hub" : "");
+    fflush(stdout);
+}
+
+/* ---- 2. live latency ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(const double *v, size_t n, double p)
+{
+    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+    return v[i < n ? i : n - 1];
+}
+
+/* Append one entry of the hub's feed and wait for it at the office: seconds, or -1 on timeout. */
+static double one_live(struct store *hub, sqlite3_stmt *q, uint64_t i, double *append_s)
+{
+    uint8_t payload[PAYLOAD_MAX];
+    struct store_entry *e = malloc(sizeof(*e));
+    if (!e)
+        abort();
+    size_t plen = payload_make(0, i, payload);
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    struct store_draft d = { "bench.live", (uint64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000,
+                             NULL,         0,
+                             payload,      plen };
+    double t0 = now();
+    check("store_append (hub)", store_append(hub, &d, e));
+    double t1 = now();
+    uint64_t seq = e->seq;
+    free(e);
+    *append_s = t1 - t0;
+    for (;;) {
+        long long have = 0;
+        int rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW)
+            have = sqlite3_column_int64(q, 0);
+        sqlite3_reset(q);
+        double t = now();
+        if (rc == SQLITE_ROW && have >= (long long)seq)
+            return t - t1;
+        if (t - t1 > VISIBLE_TIMEOUT_S)
+            return -1;
+        sleep_ns(POLL_INTERVAL_NS);
+    }
+}
+
+static void bench_live(const struct nodes *n)
+{
+    char hub_listen[32], office_listen[32];
+    snprintf(hub_listen, sizeof(hub_listen), "127.0.0.1:%d", free_port());
+    snprintf(office_listen, sizeof(office_listen), "127.0.0.1:%d", free_port());
+    const char *peer_args[] = { "peer", "add", hub_listen, n->hub_id, NULL };
+    free(run_kortnod(n->office_dir, "peer-add", peer_args));
+
+    const char *hub_args[] = { "run", "--listen", hub_listen, "--log-level", "info", NULL };
+    const char *office_args[] = { "run", "--listen", office_listen, "--log-level", "info", NULL };
+    pid_t hub = spawn(n->hub_dir, "live-hub", hub_args);
+    wait_log(hub, "live-hub", "listening on");
+    pid_t office = spawn(n->office_dir, "live-office", office_args);
+    wait_log(office, "live-office", "secure connection");
+
+    /* The hub's own feed, appended from here through the hub's database and key. */
+    struct store *hs;
+    struct store_identity id;
+    char *db = path_in(n->hub_dir, "kortnod.db"), *key = path_in(n->hub_dir, "node.key");
+    check(db, store_open(db, STORE_SYNC_NORMAL, &hs));
+    check(key, store_identity_load(key, &id));
+    store_set_identity(hs, &id);
+    free(db);
+    free(key);
+
+    sqlite3 *odb = db_ro(n->office_dir);
+    sqlite3_stmt *q;
+    uint8_t hub_pk[STORE_KEY_LEN];
+    store_unhex(n->hub_id, hub_pk, STORE_KEY_LEN);
+    if (sqlite3_prepare_v2(odb, "SELECT max(seq) FROM log WHERE author = ?1", -1, &q, NULL) !=
+        SQLITE_OK)
+        fatal("office database: %s", sqlite3_errmsg(odb));
+    sqlite3_bind_blob(q, 1, hub_pk, STORE_KEY_LEN, SQLITE_STATIC);
+
+    double *lat = malloc(o.live * sizeof(*lat)), append_sum = 0, append_s;
+    size_t got = 0, lost = 0;
+    if (!lat)
+        abort();
+    double t0 = now();
+    for (size_t i = 0; i < LIVE_WARMUP + o.live; i++) {
+        if (o.live_gap_ms)
+            sleep_ns((long)randombytes_uniform(o.live_gap_ms * 1000u) * 1000L);
+        double l = one_live(hs, q, i + 1, &append_s);
+        if (i < LIVE_WARMUP)
+            continue;
+        append_sum += append_s;
+        if (l < 0)
+            lost++;
+        else
+            lat[got++] = l;
+    }
+    double t = now() - t0;
+    sqlite3_finalize(q);
+    sqlite3_close(odb);
+    store_close(hs);
+    store_identity_finish(&id);
+    double rss_office = stop_daemon(office, "live-office");
+    double rss_hub = stop_daemon(hub, "live-hub");
+
+    if (lost) {
+        fprintf(stderr,
+                "bench_sync: live: %zu of %zu entries not visible at the office within "
+                "%.0f s\n",
+                lost, o.live, VISIBLE_TIMEOUT_S);
+        failures++;
+    }
+    if (got == 0)
+        fatal("live: no entry became visible at the office");
+    qsort(lat, got, sizeof(*lat), cmp_double);
+    printf("live latency: %zu appends at the hub, one at a time, visible at the office: median "
+           "%.1f ms, p90 %.1f ms, p99 %.1f ms, min %.1f ms, max %.1f ms (append itself %.2f ms "
+           "on average; %.0f s in all)\n",
+           got, 1e3 * pct(lat, got, 0.5), 1e3 * pct(lat, got, 0.9), 1e3 * pct(lat, got, 0.99),
+           1e3 * lat[0], 1e3 * lat[got - 1], 1e3 * append_sum / (double)(o.live), t);
+    printf("live peak RSS: hub %.1f MiB, office %.1f MiB (kortnod run, after %s)\n", rss_hub,
+           rss_office, o.catchup ? "the catch-up's data" : "empty logs");
+    fflush(stdout);
+    free(lat);
+}
+
+/* ---- 3. handshakes ---- */
+
+static void identity_make(struct store_identity *id, uint8_t seed_byte)
+{
+    uint8_t seed[32];
+    memset(seed, seed_byte, sizeof(seed));
+    id->sk = sodium_malloc(STORE_SECRET_LEN);
+    if (!id->sk)
+        abort();
+    crypto_sign_seed_keypair(id->pk, id->sk, seed);
+}
+
+/* One handshake, both ends; 0 when both completed with matching box keys. */
+static int handshake(const uint8_t netkey[32], const struct store_identity *c_id,
+                     const struct store_identity *s_id, struct sync_buf *to_s,
+                     struct sync_buf *to_c)
+{
+    struct sync_shs c, s;
+    struct sync_box cs, cr, ss, sr;
+    size_t used;
+    int rc = 0, rs = 0;
+
+    sync_shs_init_client(&c, netkey, c_id->pk, c_id->sk, s_id->pk);
+    sync_shs_init_server(&s, netkey, s_id->pk, s_id->sk);
+    to_s->len = to_c->len = 0;
+    for (int round = 0; round < 4 && !(rc == 1 && rs == 1); round++) {
+        if (rc != 1) {
+            rc = sync_shs_step(&c, to_c->data, to_c->len, &used, to_s);
+            sync_buf_consume(to_c, used);
+        }
+        if (rs != 1) {
+            rs = sync_shs_step(&s, to_s->data, to_s->len, &used, to_c);
+            sync_buf_consume(to_s, used);
+        }
+        if ((rc < 0 && rc != -EAGAIN) || (rs < 0 && rs != -EAGAIN))
+            break;
+    }
+    int r = rc == 1 && rs == 1 ? 0 : KN_EPROTO;
+    if (r == 0) {
+        sync_shs_boxes(&c, &cs, &cr);
+        sync_shs_boxes(&s, &ss, &sr);
+        if (memcmp(cs.key, sr.key, 32) || memcmp(cs.nonce, sr.nonce, 24) ||
+            memcmp(ss.key, cr.key, 32) || memcmp(ss.nonce, cr.nonce, 24))
+            r = KN_EPROTO;
+    }
+    sync_shs_finish(&c);
+    sync_shs_finish(&s);
+    return r;
+}
+
+static void bench_shs(void)
+{
+    struct store_identity c_id, s_id;
+    struct sync_buf to_s, to_c;
+    uint8_t netkey[32];
+
+    identity_make(&c_id, 0x41);
+    identity_make(&s_id, 0x42);
+    randombytes_buf(netkey, sizeof(netkey));
+    sync_buf_init(&to_s);
+    sync_buf_init(&to_c);
+    check("handshake", handshake(netkey, &c_id, &s_id, &to_s, &to_c)); /* warm-up */
+    double t0 = now();
+    for (size_t i = 0; i < o.handshakes; i++)
+        check("handshake", handshake(netkey, &c_id, &s_id, &to_s, &to_c));
+    double t = now() - t0;
+    printf("handshakes: %zu in %.2f s = %.0f handshakes/s on one core (client and server both "
+           "in this thread, in memory; %.0f us each)\n",
+           o.handshakes, t, (double)o.handshakes / t, 1e6 * t / (double)o.handshakes);
+
+    /* The box-stream: 64 MiB sealed into 4096-byte frames and opened again. */
+    struct sync_box send, recv;
+    struct sync_buf wire, plain;
+    size_t chunk = 256u << 10, total = 64u << 20, used;
+    uint8_t *msg = malloc(chunk);
+    if (!msg)
+        abort();
+    randombytes_buf(msg, chunk);
+    randombytes_buf(send.key, sizeof(send.key));
+    randombytes_buf(send.nonce, sizeof(send.nonce));
+    recv = send;
+    sync_buf_init(&wire);
+    sync_buf_init(&plain);
+    t0 = now();
+    uint64_t wire_bytes = 0;
+    for (size_t done = 0; done < total; done += chunk) {
+        wire.len = plain.len = 0;
+        sync_box_seal(&send, msg, chunk, &wire);
+        wire_bytes += wire.len;
+        if (sync_box_open(&recv, wire.data, wire.len, &used, &plain) != 0 || used != wire.len ||
+            plain.len != chunk)
+            fatal("box-stream: what was sealed does not open");
+    }
+    t = now() - t0;
+    printf("box-stream: %zu MiB sealed and opened in %.2f s = %.0f MiB/s (one thread; framing "
+           "overhead %.2f %%)\n",
+           total >> 20, t, (double)(total >> 20) / t,
+           100.0 * (double)(wire_bytes - total) / (double)total);
+    fflush(stdout);
+    free(msg);
+    sync_buf_finish(&wire);
+    sync_buf_finish(&plain);
+    sync_buf_finish(&to_s);
+    sync_buf_finish(&to_c);
+    store_identity_finish(&c_id);
+    store_identity_finish(&s_id);
+}
+
+/* ---- main ---- */
+
+static const char *fs_name(const char *dir)
+{
+    struct statfs sf;
+    if (statfs(dir, &sf) != 0)
+        return "unknown";
+    switch ((unsigned long)sf.f_type) {
+    case 0x01021994UL:
+        return "tmpfs";
+    case 0xEF53UL:
+        return "ext4";
+    case 0x9123683EUL:
+        return "btrfs";
+    case 0x58465342UL:
+        return "xfs";
+    case 0x794c7630UL:
+        return "overlayfs";
+    default:
+        return "other";
+    }
+}
+
+static size_t parse_count(const char *s, bool zero_ok)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end != '\0' || s[0] == '-' || (v == 0 && !zero_ok)) {
+        fprintf(stderr, "bench_sync: not a %s count: %s\n", zero_ok ? "" : "positive", s);
+        exit(2);
+    }
+    return (size_t)v;
+}
+
+static void parse_only(const char *list)
+{
+    char *copy = strdup(list), *save = NULL;
+    o.catchup = o.live_on = o.shs = false;
+    for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(w, "catchup"))
+            o.catchup = true;
+        else if (!strcmp(w, "live"))
+            o.live_on = true;
+        else if (!strcmp(w, "shs"))
+            o.shs = true;
+        else {
+            fprintf(stderr, "bench_sync: --only takes catchup, live, shs; not '%s'\n", w);
+            exit(2);
+        }
+    }
+    free(copy);
+}
+
+/* $KORTNOD, else ../node/kortnod from where this program is (the build tree's layout). */
+static const char *find_kortnod(void)
+{
+    static char path[4200];
+    const char *env = getenv("KORTNOD");
+    if (env && *env)
+        return env;
+    ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
+    if (n > 0) {
+        path[n] = '\0';
+        char *slash = strrchr(path, '/');
+        if (slash) {
+            strcpy(slash, "/../node/kortnod");
+            if (access(path, X_OK) == 0)
+                return path;
+        }
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    o = (struct opts){ .entries = 100000,
+                       .feeds = 100,
+                       .live = 1000,
+                       .handshakes = 3000,
+                       .live_gap_ms = 100,
+                       .threads = cpus > 0 ? (unsigned)cpus : 1,
+                       .catchup = true,
+                       .live_on = true,
+                       .shs = true };
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has = i + 1 < argc;
+        if (!strcmp(a, "--entries") && has)
+            o.entries = parse_count(argv[++i], false);
+        else if (!strcmp(a, "--feeds") && has)
+            o.feeds = parse_count(argv[++i], false);
+        else if (!strcmp(a, "--live") && has)
+            o.live = parse_count(argv[++i], false);
+        else if (!strcmp(a, "--live-gap-ms") && has)
+            o.live_gap_ms = (unsigned)parse_count(argv[++i], true);
+        else if (!strcmp(a, "--handshakes") && has)
+            o.handshakes = parse_count(argv[++i], false);
+        else if (!strcmp(a, "--threads") && has)
+            o.threads = (unsigned)parse_count(argv[++i], false);
+        else if (!strcmp(a, "--only") && has)
+            parse_only(argv[++i]);
+        else if (!strcmp(a, "--kortnod") && has)
+            o.kortnod = argv[++i];
+        else if (!strcmp(a, "--dir") && has)
+            o.dir = argv[++i];
+        else if (!strcmp(a, "--no-hub"))
+            o.no_hub = true;
+        else if (!strcmp(a, "--keep"))
+            o.keep = true;
+        else {
+            fprintf(stderr,
+                    "usage: %s [--entries N] [--feeds F] [--live N] [--live-gap-ms MS] "
+                    "[--handshakes N] [--only catchup,live,shs] [--no-hub] [--threads T] "
+                    "[--kortnod PATH] [--dir DIR] [--keep]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    if (o.feeds > o.entries)
+        o.feeds = o.entries;
+    if (sodium_init() < 0) {
+        fprintf(stderr, "bench_sync: sodium_init failed\n");
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if ((o.catchup || o.live_on) && !o.kortnod && !(o.kortnod = find_kortnod())) {
+        fprintf(stderr, "bench_sync: no kortnod program: give --kortnod PATH or set KORTNOD\n");
+        return 1;
+    }
+    if (!o.dir)
+        o.dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+    if (o.catchup || o.live_on) {
+        struct nodes n;
+        snprintf(tmpdir, sizeof(tmpdir), "%s/kn-bench-sync-XXXXXX", o.dir);
+        if (!mkdtemp(tmpdir)) {
+            fprintf(stderr, "bench_sync: mkdtemp %s: %s\n", tmpdir, strerror(errno));
+            return 1;
+        }
+        printf("bench_sync: nodes in %s (%s), kortnod %s, %ld CPUs\n", tmpdir, fs_name(tmpdir),
+               o.kortnod, cpus);
+        fflush(stdout);
+        nodes_init(&n);
+        if (o.catchup)
+            bench_catchup(&n);
+        if (o.live_on)
+            bench_live(&n);
+        nodes_free(&n);
+    }
+    if (o.shs)
+        bench_shs();
+
+    kill_children();
+    if (tmpdir[0] && o.keep)
+        printf("bench_sync: data kept in %s\n", tmpdir);
+    else if (tmpdir[0])
+        remove_tree(tmpdir);
+    return failures ? 1 : 0;
+}
