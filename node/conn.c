@@ -319,6 +319,15 @@ void node_conn_goodbye(struct node_conn *c)
     }
 }
 
+void node_conn_keepalive(struct node_conn *c)
+{
+    struct sync_buf plain;
+    sync_buf_init(&plain);
+    sync_msg_put_synced(&plain);
+    send_plain(c, &plain);
+    sync_buf_finish(&plain);
+}
+
 bool node_conn_caught_up(const struct node_conn *c)
 {
     return c->sent_synced && c->peer_synced;

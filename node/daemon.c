@@ -17,6 +17,7 @@
 #include "node.h"
 
 #define TICK_MS          100
+#define KEEPALIVE_MS     30000
 #define HANDSHAKE_MS     10000
 #define MAX_CONNS        16
 #define WRITE_HIGH_WATER (1u << 20)
@@ -31,7 +32,7 @@ struct peer {
     struct node_conn conn;
     int dial; /* index into the dial list, or -1 for an accepted connection */
     bool writing, closing, connected;
-    uint64_t since, last_rx;
+    uint64_t since, last_rx, last_tx;
     char name[64];
     struct peer *next;
 };
@@ -110,6 +111,7 @@ static void flush(struct peer *p)
     char *data = (char *)(w + 1);
     memcpy(data, p->conn.out.data, p->conn.out.len);
     uv_buf_t buf = uv_buf_init(data, (unsigned)p->conn.out.len);
+    p->last_tx = uv_now(&p->d->loop);
     p->conn.out.len = 0;
     w->data = p;
     p->writing = true;
@@ -198,7 +200,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     free(buf->base);
     if (nread < 0)
-        peer_close(p, nread == UV_EOF ? "connection closed by the peer" : uv_strerror((int)nread));
+        peer_close(p, nread != UV_EOF ? uv_strerror((int)nread)
+                      : p->conn.state == NODE_CONN_HANDSHAKE
+                          ? "the peer closed the connection during the handshake: it is not on "
+                            "this network (another network key), or it is not the node we dialled"
+                          : "connection closed by the peer");
 }
 
 static struct peer *peer_new(struct daemon *d, int dial, const char *name)
@@ -411,6 +417,11 @@ static void on_tick(uv_timer_t *t)
         }
         if (!p->writing && p->conn.out.len < WRITE_HIGH_WATER)
             node_conn_pump(&p->conn);
+        /* A quiet link says it is alive (a repeated "synced"), so that the peer's idle timeout
+         * drops only links that are really gone. */
+        if (p->conn.state == NODE_CONN_OPEN && node_conn_caught_up(&p->conn) &&
+            now - p->last_tx > KEEPALIVE_MS)
+            node_conn_keepalive(&p->conn);
         if (p->conn.state == NODE_CONN_FAILED) {
             peer_close(p, p->conn.why);
             continue;

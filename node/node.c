@@ -72,6 +72,9 @@ int node_init(const char *dir, const char *role, const char *name, const char *h
         r = -EEXIST;
         goto out;
     }
+    /* The network key first: when it is refused, nothing of the node is left behind. */
+    if ((netkey_from || !strcmp(role, "hub")) && (r = node_netkey_create(n, netkey_from)) < 0)
+        goto out;
     if ((r = store_identity_create(n->key_path, &n->id)) < 0)
         goto out;
     if ((r = store_open(n->db_path, STORE_SYNC_NORMAL, &n->store)) < 0)
@@ -86,8 +89,6 @@ int node_init(const char *dir, const char *role, const char *name, const char *h
         if ((r = store_meta_set(n->store, "hub", hub_hex)) < 0)
             goto out;
     }
-    if ((netkey_from || !strcmp(role, "hub")) && (r = node_netkey_create(n, netkey_from)) < 0)
-        goto out;
     snprintf(n->role, sizeof(n->role), "%s", role);
     snprintf(n->name, sizeof(n->name), "%s", name ? name : "");
     *out = n;
@@ -182,13 +183,16 @@ int node_netkey_create(struct node *n, const char *from)
         }
         fclose(f);
         text[got] = '\0';
-        while (got > 0 && (text[got - 1] == '\n' || text[got - 1] == ' '))
-            text[--got] = '\0';
-        if (got == 32)
+        /* 32 bytes are the key itself, whatever they are; else 64 hex digits and a newline. */
+        if (got == 32) {
             memcpy(key, text, 32);
-        else if (got != 64 || store_unhex(text, key, 32) < 0) {
-            r = KN_EKEYFILE;
-            goto out;
+        } else {
+            while (got > 0 && (text[got - 1] == '\n' || text[got - 1] == ' '))
+                text[--got] = '\0';
+            if (got != 64 || store_unhex(text, key, 32) < 0) {
+                r = KN_EKEYFILE;
+                goto out;
+            }
         }
     } else {
         randombytes_buf(key, sizeof(key));

@@ -177,6 +177,8 @@ int node_conn_input(struct node_conn *c, const uint8_t *data, size_t len);
 int node_conn_pump(struct node_conn *c);
 /* node_conn_goodbye() - queue the authenticated end of the stream. */
 void node_conn_goodbye(struct node_conn *c);
+/* node_conn_keepalive() - queue a repeated "synced": the link is alive, nothing is new. */
+void node_conn_keepalive(struct node_conn *c);
 /* node_conn_caught_up() - both sides have sent everything the other lacked. */
 bool node_conn_caught_up(const struct node_conn *c);
 

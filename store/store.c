@@ -131,6 +131,20 @@ static int migrate(struct store *s)
     sqlite3_stmt *st = NULL;
     int version = 0, r;
 
+    /* A database already at this version needs no write lock: readers open it beside a
+     * writer. Only a migration takes the lock, and then reads the version again under it. */
+    r = db_err(s, sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL));
+    if (r == 0 && sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (r < 0)
+        return r;
+    if (version == SCHEMA_VERSION)
+        return 0;
+    if (version > SCHEMA_VERSION)
+        return KN_ESCHEMA;
+    version = 0;
     if ((r = exec(s, "BEGIN IMMEDIATE")) < 0)
         return r;
     r = db_err(s, sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL));
