@@ -142,11 +142,14 @@ static int batch_add(void *ud, const struct store_entry *e, const uint8_t *paylo
 /* Is author the hub? Its feed goes first: everything else depends on it. */
 static bool is_hub(struct node_conn *c, const uint8_t *author)
 {
-    char hex[STORE_ID_HEX_LEN + 1], mine[STORE_ID_HEX_LEN + 1];
-    if (store_meta_get(c->n->store, "hub", hex, sizeof(hex)) < 0)
-        return false;
-    store_hex(author, STORE_KEY_LEN, mine);
-    return strcmp(hex, mine) == 0;
+    if (!c->hub_known) {
+        char hex[STORE_ID_HEX_LEN + 1];
+        c->hub_known = 1;
+        if (store_meta_get(c->n->store, "hub", hex, sizeof(hex)) == 0 &&
+            store_unhex(hex, c->hub, STORE_KEY_LEN) == 0)
+            c->hub_known = 2;
+    }
+    return c->hub_known == 2 && memcmp(c->hub, author, STORE_KEY_LEN) == 0;
 }
 
 int node_conn_pump(struct node_conn *c)
@@ -159,6 +162,12 @@ int node_conn_pump(struct node_conn *c)
 
     if (c->state != NODE_CONN_OPEN || !c->got_clock)
         return 0;
+    /* Nothing written since the last pump that finished: nothing new to send. */
+    uint64_t version = 0;
+    if (store_data_version(c->n->store, &version) == 0 && c->pumped && !c->pump_more &&
+        version == c->pumped_version)
+        return 0;
+    c->pumped_version = version;
     if ((r = store_clock(c->n->store, collect, &f)) < 0)
         goto out;
     b = kn_xmalloc(sizeof(*b));
@@ -193,6 +202,8 @@ int node_conn_pump(struct node_conn *c)
         if (more)
             break;
     }
+    c->pumped = true;
+    c->pump_more = more;
     if (r == 0 && !more && !c->sent_synced) {
         sync_msg_put_synced(&plain);
         send_plain(c, &plain);
@@ -225,13 +236,22 @@ static int on_entries(struct node_conn *c, const struct sync_msg *m)
     }
     if (res.rejected > 0)
         return fail(c, KN_EPROTO, "the peer sent entries that do not verify");
-    if (res.accepted > 0) {
-        struct store_domain_stats stats;
-        int dr = store_domain_sync(c->n->store, false, &stats);
-        if (dr < 0 && dr != KN_ENOHUB)
-            return fail(c, dr, "applying entries");
-    }
-    return 0;
+    /* During catch-up feeds arrive one after another, each from its start, so applying every
+     * batch would rebuild the projection again and again: apply once at "synced", then per
+     * batch in live mode. */
+    if (res.accepted > 0)
+        c->domain_dirty = true;
+    return c->peer_synced ? node_conn_apply(c) : 0;
+}
+
+int node_conn_apply(struct node_conn *c)
+{
+    struct store_domain_stats stats;
+    if (!c->domain_dirty)
+        return 0;
+    c->domain_dirty = false;
+    int r = store_domain_sync(c->n->store, false, &stats);
+    return r < 0 && r != KN_ENOHUB ? fail(c, r, "applying entries") : 0;
 }
 
 static int on_message(struct node_conn *c, const struct sync_msg *m)
@@ -250,7 +270,7 @@ static int on_message(struct node_conn *c, const struct sync_msg *m)
         return on_entries(c, m);
     case SYNC_MSG_SYNCED:
         c->peer_synced = true;
-        return 0;
+        return node_conn_apply(c);
     }
     return fail(c, KN_EPROTO, "an unknown message");
 }

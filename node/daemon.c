@@ -146,6 +146,9 @@ static void on_write(uv_write_t *w, int status)
         peer_close(p, uv_strerror(status));
         return;
     }
+    /* The peer takes what we send: it is alive, even while it has nothing to say. */
+    uv_update_time(&p->d->loop);
+    p->last_rx = uv_now(&p->d->loop);
     if (p->conn.state == NODE_CONN_OPEN)
         node_conn_pump(&p->conn);
     flush(p);
@@ -169,6 +172,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     struct peer *p = s->data;
     if (nread > 0) {
         bool was_open = p->conn.state == NODE_CONN_OPEN;
+        uv_update_time(&p->d->loop); /* the cached time may be a whole batch of reads old */
         p->last_rx = uv_now(&p->d->loop);
         int r = node_conn_input(&p->conn, (const uint8_t *)buf->base, (size_t)nread);
         free(buf->base);
@@ -229,6 +233,7 @@ static void peer_close(struct peer *p, const char *why)
     if (p->closing)
         return;
     p->closing = true;
+    node_conn_apply(&p->conn); /* what arrived is applied even when the link ends early */
     if (why)
         logf_(d, NODE_LOG_INFO, "peer %s: %s", p->name, why);
     if (p->dial >= 0) {

@@ -160,6 +160,11 @@ struct node_conn {
     struct sync_clock_item *peer; /* what the peer holds, as far as we know */
     size_t npeer, peer_cap;
     bool got_clock, sent_synced, peer_synced, peer_said_goodbye;
+    bool domain_dirty;       /* entries arrived that the card domain has not applied yet */
+    bool pumped, pump_more;  /* pump ran; it stopped with more to send */
+    uint64_t pumped_version; /* the database's data_version at the last pump */
+    int hub_known;           /* 0 not looked up, 1 none, 2 hub holds the hub's id */
+    uint8_t hub[STORE_KEY_LEN];
     uint64_t entries_in, entries_out, bytes_out, wire_in;
     int error;
     char why[96];
@@ -177,6 +182,8 @@ int node_conn_input(struct node_conn *c, const uint8_t *data, size_t len);
 int node_conn_pump(struct node_conn *c);
 /* node_conn_goodbye() - queue the authenticated end of the stream. */
 void node_conn_goodbye(struct node_conn *c);
+/* node_conn_apply() - apply received entries to the card domain now (also done at "synced"). */
+int node_conn_apply(struct node_conn *c);
 /* node_conn_keepalive() - queue a repeated "synced": the link is alive, nothing is new. */
 void node_conn_keepalive(struct node_conn *c);
 /* node_conn_caught_up() - both sides have sent everything the other lacked. */

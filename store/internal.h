@@ -18,6 +18,7 @@ struct store {
     const struct store_identity *id;
     sqlite3_stmt *st[STORE__NSTMT];
     int in_tx;
+    uint64_t writes; /* transactions this connection committed (data_version counts others') */
     struct store__dom *dom; /* the domain's cached statements, created on first use */
 };
 

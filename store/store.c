@@ -273,9 +273,10 @@ int store_tx_commit(struct store *s)
     if (!s->in_tx)
         return KN_EINVAL;
     int r = exec(s, "COMMIT");
-    if (r < 0) {
+    if (r < 0)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    }
+    else
+        s->writes++;
     s->in_tx = 0;
     return r;
 }
@@ -785,6 +786,18 @@ int store_forks(struct store *s, store_fork_cb cb, void *ud)
     if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
         r = db_err(s, rc);
     sqlite3_reset(st);
+    return r;
+}
+
+int store_data_version(struct store *s, uint64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int r = db_err(s, sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL));
+    if (r == 0 && sqlite3_step(st) == SQLITE_ROW)
+        *out = (uint64_t)sqlite3_column_int64(st, 0) + s->writes;
+    else if (r == 0)
+        r = KN_EDB;
+    sqlite3_finalize(st);
     return r;
 }
 

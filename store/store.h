@@ -319,6 +319,10 @@ struct store_fork {
 typedef int (*store_fork_cb)(void *ud, const struct store_fork *f);
 int store_forks(struct store *s, store_fork_cb cb, void *ud);
 
+/* store_data_version() - changes whenever another connection (process) has written the database
+ * (SQLite PRAGMA data_version), and when this one has. */
+int store_data_version(struct store *s, uint64_t *out);
+
 /* store_count() - number of entries held. */
 int store_count(struct store *s, uint64_t *out);
 
