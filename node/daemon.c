@@ -16,7 +16,7 @@
 
 #include "node.h"
 
-#define TICK_MS          100
+#define TICK_MS          25
 #define KEEPALIVE_MS     30000
 #define HANDSHAKE_MS     10000
 #define MAX_CONNS        16
@@ -399,7 +399,7 @@ static void on_tick(uv_timer_t *t)
 {
     struct daemon *d = t->data;
     uint64_t now = uv_now(&d->loop);
-    if (!d->once && ++d->ticks % 10 == 0)
+    if (!d->once && ++d->ticks % 40 == 0)
         write_status(d);
     if (d->stopping) {
         close_all(d);
