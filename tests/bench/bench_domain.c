@@ -45,6 +45,7 @@
 #include <msgpack.h>
 #include <sodium.h>
 
+#include "bench.h"
 #include "store.h"
 
 #define T0_MS        1767225600000ull /* 2026-01-01T00:00:00Z */
@@ -95,20 +96,6 @@ static struct {
 static struct store_entry_id last; /* the entry written last */
 static struct store_entry *scratch;
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static double peak_rss_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0; /* kilobytes on Linux */
-}
-
 /* The peak resident set since the last step_begin (VmHWM, reset through clear_refs), or the
  * process's peak when the kernel does not allow the reset. */
 static bool hwm_resettable;
@@ -123,7 +110,7 @@ static double step_peak_mb(void)
             kb = strtod(line + 6, NULL);
     if (f)
         fclose(f);
-    return hwm_resettable && kb >= 0 ? kb / 1024.0 : peak_rss_mb();
+    return hwm_resettable && kb >= 0 ? kb / 1024.0 : bench_peak_rss_mb();
 }
 
 static double overall_peak(void);
@@ -135,7 +122,7 @@ static double step_begin(void)
     hwm_resettable = f && fputs("5", f) >= 0;
     if (f && fclose(f) != 0)
         hwm_resettable = false;
-    return now();
+    return bench_now();
 }
 
 /* The process's peak: resetting VmHWM resets getrusage's figure too, so it is kept here. */
@@ -398,6 +385,8 @@ static int stock_row(void *ud, size_t ncols, const char *const *names,
                      const struct store_cell *cells)
 {
     struct stock *st = ud;
+    if (!cells)
+        return 0; /* the column names */
     st->offices++;
     for (size_t i = 0; i < ncols; i++) {
         if (cells[i].type != STORE_CELL_INT)
@@ -431,7 +420,7 @@ static void digest_hex(struct store *s, char out[2 * STORE_HASH_LEN + 1], double
     uint8_t d[STORE_HASH_LEN];
     double t0 = step_begin();
     check("store_domain_digest", store_domain_digest(s, d));
-    *secs = now() - t0;
+    *secs = bench_now() - t0;
     store_hex(d, STORE_HASH_LEN, out);
 }
 
@@ -545,23 +534,6 @@ static size_t office_walk(struct node *n, size_t i, const struct opts *o,
     return count;
 }
 
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    char path[4400];
-    if (!d)
-        return;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static size_t parse_count(const char *s, bool zero_ok)
 {
     char *end;
@@ -640,10 +612,10 @@ int main(int argc, char **argv)
     how.direct = o.direct;
     t0 = step_begin();
     size_t nw1 = hub_orders(&hub, &o, 0, half, shipped);
-    dt = now() - t0;
-    t0 = now();
+    dt = bench_now() - t0;
+    t0 = bench_now();
     size_t nw2 = hub_orders(&hub, &o, half, o.orders - half, shipped);
-    t = now() - t0;
+    t = bench_now() - t0;
     report(o.direct ? "hub store_append (direct, in transactions of 5000), order.placed + "
                       "card.shipped"
                     : "(a) hub store_domain_write (incremental apply), order.placed + card.shipped",
@@ -662,15 +634,15 @@ int main(int argc, char **argv)
     double tsync = 0, twalk = 0;
     step_begin(); /* the next two lines report the peak over every office */
     for (size_t i = 0; i < o.offices; i++) {
-        t0 = now();
+        t0 = bench_now();
         if (!o.direct) { /* direct writes need no projection: the offices skip this */
             ingest_all(offices[i].s, &hubfeed, "office ingests the hub's feed");
             sync_checked(offices[i].s, false, "office sync of the hub's feed", &st);
         }
-        tsync += now() - t0;
-        t0 = now();
+        tsync += bench_now() - t0;
+        t0 = bench_now();
         nwalk += office_walk(&offices[i], i, &o, shipped, &hub_tip);
-        twalk += now() - t0;
+        twalk += bench_now() - t0;
     }
     if (!o.direct)
         report("office ingest + store_domain_sync of the hub's feed (from an empty projection)",
@@ -690,7 +662,7 @@ int main(int argc, char **argv)
     /* The hub hears from every office (incremental: all of it sorts after the hub's own). */
     t0 = step_begin();
     ingest_all(hub.s, &all_offices, "hub ingests the offices' feeds");
-    dt = now() - t0;
+    dt = bench_now() - t0;
     report("hub store_ingest of every office's entries (no projection)", all_offices.n, dt);
 
     /* The merged store: the hub's feed without the tail, every office's (office 0 only half).
@@ -699,7 +671,7 @@ int main(int argc, char **argv)
     t0 = step_begin();
     ingest_all(m, &hubfeed, "merged: the hub's feed");
     ingest_all(m, &offs, "merged: the offices' feeds");
-    t = now() - t0;
+    t = bench_now() - t0;
     size_t nmerged = hubfeed.n + offs.n;
     report("merge: store_ingest of the hub's and the offices' feeds (no projection)", nmerged, t);
     raws_take(&late, offices[0].s, offices[0].id.pk, seq0 / 2 + 1, 0);
@@ -709,7 +681,7 @@ int main(int argc, char **argv)
 
     t0 = step_begin();
     sync_checked(hub.s, false, "hub sync of the offices' entries", &st);
-    t = now() - t0;
+    t = bench_now() - t0;
     report(o.direct ? "hub store_domain_sync of the offices' entries and its own direct writes"
                     : "hub store_domain_sync of the offices' entries (incremental)",
            st.applied, t);
@@ -721,7 +693,7 @@ int main(int argc, char **argv)
     t0 = step_begin();
     size_t ntail =
         o.tail ? hub_orders(&hub, &o, o.orders, (o.tail + o.offices - 1) / o.offices, NULL) : 0;
-    t = now() - t0;
+    t = bench_now() - t0;
     if (ntail) {
         uint64_t held;
         check("count", store_count(hub.s, &held));
@@ -736,7 +708,7 @@ int main(int argc, char **argv)
 
     t0 = step_begin();
     sync_checked(m, false, "merged: first sync", &st);
-    t = now() - t0;
+    t = bench_now() - t0;
     report("store_domain_sync of the merged store, empty projection", st.applied, t);
     if (st.applied != nmerged)
         problem("merged: %zu entries applied, %zu held", st.applied, nmerged);
@@ -744,7 +716,7 @@ int main(int argc, char **argv)
     /* (b) Full rebuild. */
     t0 = step_begin();
     sync_checked(m, true, "merged: rebuild", &st);
-    t = now() - t0;
+    t = bench_now() - t0;
     report("(b) store_domain_sync rebuild=true of the merged store", st.applied, t);
     if (st.applied != nmerged)
         problem("rebuild: %zu entries applied, %zu held", st.applied, nmerged);
@@ -754,9 +726,9 @@ int main(int argc, char **argv)
     /* (c) A late batch that belongs in the middle of the order: office 0's second half. */
     t0 = step_begin();
     ingest_all(m, &late, "merged: the late batch");
-    dt = now() - t0;
+    dt = bench_now() - t0;
     sync_checked(m, false, "merged: the late batch", &st);
-    t = now() - t0;
+    t = bench_now() - t0;
     report("(c) ingest + store_domain_sync of a batch out of order (rebuild)", late.n, t);
     printf("    of which ingest %.3f s; the rebuild applied %zu entries%s\n", dt, st.applied,
            st.rebuilt ? "" : " -- BUT DID NOT REBUILD");
@@ -771,7 +743,7 @@ int main(int argc, char **argv)
         t0 = step_begin();
         ingest_all(m, &tail, "merged: the tail");
         sync_checked(m, false, "merged: the tail", &st);
-        t = now() - t0;
+        t = bench_now() - t0;
         report("(c') ingest + store_domain_sync of a batch in order (incremental)", tail.n, t);
         if (st.rebuilt || st.applied != tail.n)
             problem("the in-order tail: %zu applied, rebuilt %d (want %zu, 0)", st.applied,
@@ -814,6 +786,6 @@ int main(int argc, char **argv)
     if (o.keep)
         printf("bench_domain: databases kept in %s\n", tmpdir);
     else
-        remove_dir(tmpdir);
+        bench_remove_dir(tmpdir);
     return failures ? 1 : 0;
 }

@@ -30,6 +30,7 @@
 #include <msgpack.h>
 #include <sodium.h>
 
+#include "bench.h"
 #include "store.h"
 
 #define PAYLOAD_MAX 160
@@ -50,25 +51,11 @@ struct feed {
 static char tmpdir[4096];
 static int failures;
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static double peak_rss_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0; /* kilobytes on Linux */
-}
-
 static void report(const char *name, size_t n, double secs, double target)
 {
     double rate = secs > 0 ? (double)n / secs : 0;
     printf("%s: %zu entries in %.3f s = %.0f entries/s (peak RSS %.1f MB)", name, n, secs, rate,
-           peak_rss_mb());
+           bench_peak_rss_mb());
     if (target > 0)
         printf(" [target >= %.0f/s: %s]", target, rate >= target ? "met" : "MISSED");
     printf("\n");
@@ -117,16 +104,6 @@ static size_t payload_make(uint64_t i, uint8_t out[PAYLOAD_MAX])
     return n;
 }
 
-static void identity_make(struct store_identity *id, uint8_t seed_byte)
-{
-    uint8_t seed[32];
-    memset(seed, seed_byte, sizeof(seed));
-    id->sk = sodium_malloc(STORE_SECRET_LEN);
-    if (!id->sk)
-        abort();
-    crypto_sign_seed_keypair(id->pk, id->sk, seed);
-}
-
 static struct store *open_db(const char *name, enum store_sync_mode mode)
 {
     char path[4200];
@@ -157,9 +134,9 @@ static void bench_append(const char *name, const char *db, enum store_sync_mode 
     struct store_draft d = { "bench.note", 1700000000000ull, NULL, 0, payload, 0 };
     double t0;
 
-    identity_make(&id, 0x01);
+    bench_identity(&id, 0x01);
     store_set_identity(s, &id);
-    t0 = now();
+    t0 = bench_now();
     for (size_t i = 0; i < n; i += batch) {
         size_t k = n - i < batch ? n - i : batch;
         if (batch > 1)
@@ -172,7 +149,7 @@ static void bench_append(const char *name, const char *db, enum store_sync_mode 
         if (batch > 1)
             check("tx_commit", store_tx_commit(s));
     }
-    report(name, n, now() - t0, target);
+    report(name, n, bench_now() - t0, target);
     expect_count(s, n, name);
     store_close(s);
     store_identity_finish(&id);
@@ -185,9 +162,9 @@ static void feed_make(struct feed *f, size_t n)
     struct store_entry *e = malloc(sizeof(*e));
     uint8_t payload[PAYLOAD_MAX], prev[STORE_HASH_LEN];
     size_t off = 0, cap = n * 320 + 4096;
-    double t0 = now();
+    double t0 = bench_now();
 
-    identity_make(&id, 0x02);
+    bench_identity(&id, 0x02);
     f->n = n;
     f->arena = malloc(cap);
     f->raw = malloc((n ? n : 1) * sizeof(*f->raw));
@@ -208,7 +185,7 @@ static void feed_make(struct feed *f, size_t n)
         f->raw[i].payload_len = plen;
         off += e->signed_len + plen;
     }
-    report("sign foreign feed (store_entry_sign, setup, no database)", n, now() - t0, 0);
+    report("sign foreign feed (store_entry_sign, setup, no database)", n, bench_now() - t0, 0);
     printf("  (foreign feed: %zu entries, %.1f MB of signed headers and payloads, ~%zu bytes "
            "per entry)\n",
            n, (double)off / 1e6, n ? off / n : 0);
@@ -229,7 +206,7 @@ static void bench_ingest(const char *name, const char *db, const struct feed *f,
     struct store *s = open_db(db, STORE_SYNC_NORMAL);
     struct store_ingest_result res;
     size_t accepted = 0;
-    double t0 = now();
+    double t0 = bench_now();
 
     for (size_t i = 0; i < f->n; i += tx) {
         size_t end = f->n - i < tx ? f->n : i + tx;
@@ -243,7 +220,7 @@ static void bench_ingest(const char *name, const char *db, const struct feed *f,
         if (batch < tx)
             check("tx_commit", store_tx_commit(s));
     }
-    report(name, f->n, now() - t0, target);
+    report(name, f->n, bench_now() - t0, target);
     if (accepted != f->n) {
         fprintf(stderr, "bench_log: %s: %zu of %zu accepted\n", name, accepted, f->n);
         failures++;
@@ -256,18 +233,18 @@ static void bench_ingest(const char *name, const char *db, const struct feed *f,
 static void bench_verify_sig(const struct feed *f)
 {
     struct store_entry *e = malloc(sizeof(*e));
-    double t0 = now();
+    double t0 = bench_now();
     if (!e)
         abort();
     for (size_t i = 0; i < f->n; i++) {
         check("decode", store_entry_decode(f->raw[i].signed_header, f->raw[i].signed_len, e));
         check("verify_sig", store_entry_verify_sig(e));
     }
-    report("decode + verify_sig per entry (no database)", f->n, now() - t0, 0);
-    t0 = now();
+    report("decode + verify_sig per entry (no database)", f->n, bench_now() - t0, 0);
+    t0 = bench_now();
     for (size_t i = 0; i < f->n; i++)
         check("decode", store_entry_decode(f->raw[i].signed_header, f->raw[i].signed_len, e));
-    report("decode alone (no database)", f->n, now() - t0, 0);
+    report("decode alone (no database)", f->n, bench_now() - t0, 0);
     free(e);
 }
 
@@ -285,9 +262,9 @@ static void bench_verify_all(const char *db, size_t n)
 
     for (size_t i = 0; i < 2; i++) {
         uint64_t checked = 0;
-        double t0 = now();
+        double t0 = bench_now();
         int r = store_verify_all(s, modes[i].mode, NULL, NULL, &checked);
-        double t = now() - t0;
+        double t = bench_now() - t0;
         check("verify_all", r);
         report(modes[i].name, (size_t)checked, t, 0);
         if (r != 0 || checked != n) {
@@ -297,44 +274,6 @@ static void bench_verify_all(const char *db, size_t n)
         }
     }
     store_close(s);
-}
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    char path[4400];
-    if (!d)
-        return;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static const char *fs_name(const char *dir)
-{
-    struct statfs sf;
-    if (statfs(dir, &sf) != 0)
-        return "unknown";
-    switch ((unsigned long)sf.f_type) {
-    case 0x01021994UL:
-        return "tmpfs (fsync costs nothing here: FULL figures are meaningless)";
-    case 0xEF53UL:
-        return "ext4";
-    case 0x9123683EUL:
-        return "btrfs";
-    case 0x58465342UL:
-        return "xfs";
-    case 0x794c7630UL:
-        return "overlayfs";
-    default:
-        return "other";
-    }
 }
 
 static size_t parse_count(const char *s)
@@ -381,7 +320,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_log: mkdtemp %s: %s\n", tmpdir, strerror(errno));
         return 1;
     }
-    printf("bench_log: databases in %s (%s), WAL mode\n", tmpdir, fs_name(tmpdir));
+    printf("bench_log: databases in %s (%s), WAL mode\n", tmpdir, bench_fs_name(tmpdir));
 
     /* 1 */
     bench_append("append, 1000 per transaction (NORMAL)", "append.db", STORE_SYNC_NORMAL, o.entries,
@@ -405,6 +344,6 @@ int main(int argc, char **argv)
     if (o.keep)
         printf("bench_log: databases kept in %s\n", tmpdir);
     else
-        remove_dir(tmpdir);
+        bench_remove_dir(tmpdir);
     return failures ? 1 : 0;
 }

@@ -77,6 +77,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "bench.h"
 #include "store.h"
 #include "sync.h"
 
@@ -110,25 +111,11 @@ static pid_t children[MAX_CHILDREN];
 
 /* ---- small helpers ---- */
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static void sleep_ns(long ns)
 {
     struct timespec t = { ns / 1000000000L, ns % 1000000000L };
     while (nanosleep(&t, &t) < 0 && errno == EINTR)
         ;
-}
-
-static double peak_rss_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0; /* kilobytes on Linux */
 }
 
 static int launcher_fd = -1;
@@ -454,7 +441,7 @@ static char *run_kortnod(const char *dir, const char *tag, const char *const *ar
 static void wait_log(pid_t pid, const char *tag, const char *text)
 {
     char path[4200];
-    double t0 = now();
+    double t0 = bench_now();
     snprintf(path, sizeof(path), "%s/%s.err", tmpdir, tag);
     for (;;) {
         char *log = read_file(path);
@@ -466,7 +453,7 @@ static void wait_log(pid_t pid, const char *tag, const char *text)
             show_output(tag);
             fatal("%s: the daemon stopped before logging '%s'", tag, text);
         }
-        if (now() - t0 > READY_TIMEOUT_S) {
+        if (bench_now() - t0 > READY_TIMEOUT_S) {
             show_output(tag);
             fatal("%s: no '%s' in its log after %.0f s", tag, text, READY_TIMEOUT_S);
         }
@@ -709,7 +696,7 @@ static uint64_t generate(const struct nodes *n)
     struct store *s;
     uint64_t bytes = 0;
     size_t done = 0;
-    double t0 = now();
+    double t0 = bench_now();
     char *db = path_in(n->hub_dir, "kortnod.db");
 
     check(db, store_open(db, STORE_SYNC_NORMAL, &s));
@@ -769,10 +756,10 @@ static uint64_t generate(const struct nodes *n)
     free(db);
     if (count != o.entries)
         fatal("the hub holds %llu entries, not %zu", (unsigned long long)count, o.entries);
-    double t = now() - t0;
+    double t = bench_now() - t0;
     printf("generate hub log (setup): %zu entries over %zu feeds signed and ingested in %.1f s "
            "= %.0f entries/s, %u threads (peak RSS of this process %.1f MB)\n",
-           o.entries, o.feeds, t, (double)o.entries / t, o.threads, peak_rss_mb());
+           o.entries, o.feeds, t, (double)o.entries / t, o.threads, bench_peak_rss_mb());
     printf("  stored: %llu bytes of signed headers + payloads = %.1f bytes/entry (payload %d)\n",
            (unsigned long long)bytes, (double)bytes / (double)o.entries, PAYLOAD_TARGET);
     fflush(stdout);
@@ -819,10 +806,10 @@ static void catchup_one(const struct nodes *n, const struct office *f, uint64_t 
     wait_log(hub, tag_hub, "listening on");
 
     const char *sync_args[] = { "sync", listen, n->hub_id, NULL };
-    double rss_office, t0 = now();
+    double rss_office, t0 = bench_now();
     pid_t office = spawn(f->dir, tag_office, sync_args);
     int rc = reap(office, &rss_office);
-    double t = now() - t0, cpu_office = last_cpu_s;
+    double t = bench_now() - t0, cpu_office = last_cpu_s;
     double rss_hub = stop_daemon(hub, tag_hub), cpu_hub = last_cpu_s;
 
     char path[4200];
@@ -952,7 +939,7 @@ static double one_live(struct store *hub, sqlite3_stmt *q, uint64_t i, bool doma
         abort();
     clock_gettime(CLOCK_REALTIME, &wall);
     uint64_t ts = (uint64_t)wall.tv_sec * 1000 + (uint64_t)wall.tv_nsec / 1000000;
-    double t0 = now();
+    double t0 = bench_now();
     if (o.live_plain) {
         size_t plen = payload_make(0, i, payload);
         struct store_draft d = { "bench.live", ts, NULL, 0, payload, plen };
@@ -965,7 +952,7 @@ static double one_live(struct store *hub, sqlite3_stmt *q, uint64_t i, bool doma
             fatal("store_domain_write (hub): refused: %s", reason);
         check("store_domain_write (hub)", r);
     }
-    double t1 = now();
+    double t1 = bench_now();
     uint64_t seq = e->seq;
     free(e);
     *append_s = t1 - t0;
@@ -979,7 +966,7 @@ static double one_live(struct store *hub, sqlite3_stmt *q, uint64_t i, bool doma
             applied = sqlite3_column_int64(q, 1);
         }
         sqlite3_reset(q);
-        double t = now();
+        double t = bench_now();
         if (visible < 0 && have >= (long long)seq)
             visible = t - t1;
         if (domain && *applied_s < 0 && applied >= (long long)seq)
@@ -1035,7 +1022,7 @@ static void bench_live(const struct nodes *n)
     size_t got = 0, lost = 0, napp = 0;
     if (!lat || !app)
         abort();
-    double t0 = now();
+    double t0 = bench_now();
     for (size_t i = 0; i < LIVE_WARMUP + o.live; i++) {
         if (o.live_gap_ms)
             sleep_ns((long)randombytes_uniform(o.live_gap_ms * 1000u) * 1000L);
@@ -1050,7 +1037,7 @@ static void bench_live(const struct nodes *n)
         if (domain && applied_s >= 0)
             app[napp++] = applied_s;
     }
-    double t = now() - t0;
+    double t = bench_now() - t0;
     sqlite3_finalize(q);
     sqlite3_close(odb);
     store_close(hs);
@@ -1089,16 +1076,6 @@ static void bench_live(const struct nodes *n)
 }
 
 /* ---- 3. handshakes ---- */
-
-static void identity_make(struct store_identity *id, uint8_t seed_byte)
-{
-    uint8_t seed[32];
-    memset(seed, seed_byte, sizeof(seed));
-    id->sk = sodium_malloc(STORE_SECRET_LEN);
-    if (!id->sk)
-        abort();
-    crypto_sign_seed_keypair(id->pk, id->sk, seed);
-}
 
 /* One handshake, both ends; 0 when both completed with matching box keys. */
 static int handshake(const uint8_t netkey[32], const struct store_identity *c_id,
@@ -1144,16 +1121,16 @@ static void bench_shs(void)
     struct sync_buf to_s, to_c;
     uint8_t netkey[32];
 
-    identity_make(&c_id, 0x41);
-    identity_make(&s_id, 0x42);
+    bench_identity(&c_id, 0x41);
+    bench_identity(&s_id, 0x42);
     randombytes_buf(netkey, sizeof(netkey));
     sync_buf_init(&to_s);
     sync_buf_init(&to_c);
     check("handshake", handshake(netkey, &c_id, &s_id, &to_s, &to_c)); /* warm-up */
-    double t0 = now();
+    double t0 = bench_now();
     for (size_t i = 0; i < o.handshakes; i++)
         check("handshake", handshake(netkey, &c_id, &s_id, &to_s, &to_c));
-    double t = now() - t0;
+    double t = bench_now() - t0;
     printf("handshakes: %zu in %.2f s = %.0f handshakes/s on one core (client and server both "
            "in this thread, in memory; %.0f us each)\n",
            o.handshakes, t, (double)o.handshakes / t, 1e6 * t / (double)o.handshakes);
@@ -1171,7 +1148,7 @@ static void bench_shs(void)
     recv = send;
     sync_buf_init(&wire);
     sync_buf_init(&plain);
-    t0 = now();
+    t0 = bench_now();
     uint64_t wire_bytes = 0;
     for (size_t done = 0; done < total; done += chunk) {
         wire.len = plain.len = 0;
@@ -1181,7 +1158,7 @@ static void bench_shs(void)
             plain.len != chunk)
             fatal("box-stream: what was sealed does not open");
     }
-    t = now() - t0;
+    t = bench_now() - t0;
     printf("box-stream: %zu MiB sealed and opened in %.2f s = %.0f MiB/s (one thread; framing "
            "overhead %.2f %%)\n",
            total >> 20, t, (double)(total >> 20) / t,
@@ -1197,27 +1174,6 @@ static void bench_shs(void)
 }
 
 /* ---- main ---- */
-
-static const char *fs_name(const char *dir)
-{
-    struct statfs sf;
-    if (statfs(dir, &sf) != 0)
-        return "unknown";
-    switch ((unsigned long)sf.f_type) {
-    case 0x01021994UL:
-        return "tmpfs";
-    case 0xEF53UL:
-        return "ext4";
-    case 0x9123683EUL:
-        return "btrfs";
-    case 0x58465342UL:
-        return "xfs";
-    case 0x794c7630UL:
-        return "overlayfs";
-    default:
-        return "other";
-    }
-}
 
 static size_t parse_count(const char *s, bool zero_ok)
 {
@@ -1354,8 +1310,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_sync: mkdtemp %s: %s\n", tmpdir, strerror(errno));
             return 1;
         }
-        printf("bench_sync: nodes in %s (%s), kortnod %s, %ld CPUs\n", tmpdir, fs_name(tmpdir),
-               o.kortnod, cpus);
+        printf("bench_sync: nodes in %s (%s), kortnod %s, %ld CPUs\n", tmpdir,
+               bench_fs_name(tmpdir), o.kortnod, cpus);
         fflush(stdout);
         nodes_init(&n);
         if (o.catchup)
