@@ -250,6 +250,10 @@ int node_conn_apply(struct node_conn *c)
     if (!c->domain_dirty)
         return 0;
     c->domain_dirty = false;
+    if (c->n->domain_deferred) {
+        c->n->domain_dirty = true;
+        return 0;
+    }
     int r = store_domain_sync(c->n->store, false, &stats);
     return r < 0 && r != KN_ENOHUB ? fail(c, r, "applying entries") : 0;
 }

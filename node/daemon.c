@@ -16,7 +16,9 @@
 
 #include "node.h"
 
-#define TICK_MS          25
+#define TICK_MS 25
+/* Entries given a place in the order or applied per loop turn while the card domain catches up. */
+#define DOMAIN_STEP      20000
 #define KEEPALIVE_MS     30000
 #define HANDSHAKE_MS     10000
 #define MAX_CONNS        16
@@ -52,6 +54,7 @@ struct daemon {
     uv_tcp_t server;
     bool listening;
     uv_timer_t tick;
+    uv_idle_t domain; /* runs while arrived entries wait to be applied to the card domain */
     uv_signal_t sigint, sigterm;
     struct node *n;
     uint8_t netkey[32];
@@ -167,6 +170,32 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = suggested;
 }
 
+/*
+ * Apply arrived entries to the card domain a bounded step per loop turn, so that a catch-up of
+ * a million entries does not stop the loop from serving peers for seconds.
+ */
+static void on_domain_step(uv_idle_t *h)
+{
+    struct daemon *d = h->data;
+    struct store_domain_stats st;
+    bool more = false;
+    int r = store_domain_step(d->n->store, DOMAIN_STEP, &st, &more);
+    if (r < 0 && r != KN_ENOHUB)
+        logf_(d, NODE_LOG_ERROR,
+              "applying entries to the card domain: %s (tried again when more arrive)",
+              kn_strerror(r));
+    if (r < 0 || !more) {
+        d->n->domain_dirty = false;
+        uv_idle_stop(h);
+    }
+}
+
+static void domain_kick(struct daemon *d)
+{
+    if (d->n->domain_dirty && !d->stopping && !uv_is_active((uv_handle_t *)&d->domain))
+        uv_idle_start(&d->domain, on_domain_step);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct peer *p = s->data;
@@ -176,6 +205,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         p->last_rx = uv_now(&p->d->loop);
         int r = node_conn_input(&p->conn, (const uint8_t *)buf->base, (size_t)nread);
         free(buf->base);
+        domain_kick(p->d);
         if (r < 0) {
             logf_(p->d, NODE_LOG_WARN,
                   "peer %s: %s; closing (nothing of it is kept past the "
@@ -340,8 +370,10 @@ static void close_all(struct daemon *d)
     if (d->listening)
         uv_close((uv_handle_t *)&d->server, NULL);
     d->listening = false;
-    if (!uv_is_closing((uv_handle_t *)&d->tick))
+    if (!uv_is_closing((uv_handle_t *)&d->tick)) {
         uv_close((uv_handle_t *)&d->tick, NULL);
+        uv_close((uv_handle_t *)&d->domain, NULL);
+    }
     if (!uv_is_closing((uv_handle_t *)&d->sigint)) {
         uv_close((uv_handle_t *)&d->sigint, NULL);
         uv_close((uv_handle_t *)&d->sigterm, NULL);
@@ -405,6 +437,7 @@ static void on_tick(uv_timer_t *t)
         close_all(d);
         return;
     }
+    domain_kick(d);
     for (size_t i = 0; i < d->ndials; i++)
         if (!d->dials[i].peer && now >= d->dials[i].next_try && !d->once)
             dial(d, i);
@@ -475,6 +508,9 @@ static int daemon_init(struct daemon *d, struct node *n, const struct node_run_o
         return r;
     uv_timer_init(&d->loop, &d->tick);
     d->tick.data = d;
+    uv_idle_init(&d->loop, &d->domain);
+    d->domain.data = d;
+    n->domain_deferred = true;
     uv_signal_init(&d->loop, &d->sigint);
     uv_signal_init(&d->loop, &d->sigterm);
     d->sigint.data = d->sigterm.data = d;
@@ -496,6 +532,15 @@ static void daemon_finish(struct daemon *d)
 {
     close_all(d);
     uv_run(&d->loop, UV_RUN_DEFAULT);
+    /* What arrived and is not applied yet is applied before the node stops. */
+    d->n->domain_deferred = false;
+    if (d->n->domain_dirty) {
+        struct store_domain_stats st;
+        int r = store_domain_sync(d->n->store, false, &st);
+        if (r < 0 && r != KN_ENOHUB)
+            logf_(d, NODE_LOG_ERROR, "applying entries to the card domain: %s", kn_strerror(r));
+        d->n->domain_dirty = false;
+    }
     int r = uv_loop_close(&d->loop);
     if (r < 0)
         logf_(d, NODE_LOG_ERROR, "handles left open at exit: %s", uv_strerror(r));

@@ -35,6 +35,8 @@ struct node {
     struct store_identity id;
     char role[16];
     char name[128];
+    bool domain_deferred; /* set by the daemon: it applies arrived entries in steps from its loop */
+    bool domain_dirty;    /* with domain_deferred: entries arrived that are not applied yet */
 };
 
 /* node_role_valid() - true for "hub", "office" and "mobile". */

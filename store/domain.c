@@ -11,8 +11,13 @@
  *
  * Incremental or rebuilt. When every newly ready entry sorts after the last applied one, they
  * are applied on top of the projection. Otherwise (an entry arrived late and belongs earlier)
- * the projection is cleared and rebuilt from the log. Entries this node writes depend on the last
- * applied entry (the "frontier" dep), so local writes always take the incremental path.
+ * the projection is cleared and built again. Entries this node writes depend on the last applied
+ * entry (the "frontier" dep), so local writes always take the incremental path.
+ *
+ * Bounded memory. Heights are kept in a table (filled feed by feed, reading the log in key
+ * order), new ones are queued in (height, hash) order by one sorted insert, and the queue is
+ * applied from its front: a step of either costs memory bounded by its size and the number of
+ * feeds, never by the number of entries held (docs/events.md, "How it is computed").
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +32,32 @@
 const char store__domain_schema_v3[] =
     "CREATE INDEX p_applied_status ON p_applied(status);"
     "CREATE INDEX p_appointments_slot ON p_appointments(office, at_ms);";
+
+/*
+ * Version 4: the order is kept in its own table (a height for every held entry that can have
+ * one, kept across rebuilds of the projection and filled in bounded steps); p_applied loses its
+ * order index, and its status index covers only the entries that were not applied. The
+ * projection is cleared, to be built again the new way at the next sync.
+ */
+const char store__domain_schema_v4[] =
+    "DROP TABLE p_applied;"
+    "CREATE TABLE p_applied(author BLOB NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL,"
+    "  height INTEGER NOT NULL, type TEXT NOT NULL, status INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL, PRIMARY KEY(height, hash)) WITHOUT ROWID;"
+    "CREATE INDEX p_applied_flagged ON p_applied(status) WHERE status != 0;"
+    "CREATE TABLE heights(author BLOB NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL,"
+    "  height INTEGER NOT NULL, type TEXT NOT NULL, ts INTEGER NOT NULL,"
+    "  PRIMARY KEY(author, seq)) WITHOUT ROWID;"
+    "CREATE TABLE heights_fresh(height INTEGER NOT NULL, hash BLOB NOT NULL,"
+    "  author BLOB NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, ts INTEGER NOT NULL);"
+    "CREATE TABLE dom_queue(height INTEGER NOT NULL, hash BLOB NOT NULL, author BLOB NOT NULL,"
+    "  seq INTEGER NOT NULL, type TEXT NOT NULL, ts INTEGER NOT NULL,"
+    "  PRIMARY KEY(height, hash)) WITHOUT ROWID;"
+    "CREATE TABLE dom_cursor(name TEXT PRIMARY KEY, author BLOB NOT NULL, seq INTEGER NOT NULL,"
+    "  hash BLOB NOT NULL, height INTEGER NOT NULL) WITHOUT ROWID;"
+    "DELETE FROM p_subjects; DELETE FROM p_nodes; DELETE FROM p_offices; DELETE FROM p_admins;"
+    "DELETE FROM p_orders; DELETE FROM p_appointments; DELETE FROM p_meetings;"
+    "DELETE FROM p_reserves; DELETE FROM p_catalogue; DELETE FROM p_invoices;";
 
 const char store__domain_schema[] =
     "CREATE TABLE p_applied(author BLOB NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL,"
@@ -71,7 +102,7 @@ const char store__domain_schema[] =
 
 /* The projection's tables, in digest order, each with the order of its rows. */
 static const char *const projection[][2] = {
-    { "p_applied", "author, seq" },
+    { "p_applied", "height, hash" },
     { "p_subjects", "kind, id" },
     { "p_nodes", "node" },
     { "p_offices", "office" },
@@ -567,74 +598,63 @@ static int check_writer(struct dom_ctx *c, const uint8_t hub[STORE_KEY_LEN])
 
 /* ---- applying one entry ---- */
 
-struct pending {
+/* A place in the order: (height, hash). */
+struct dom_key {
     uint8_t author[STORE_KEY_LEN];
     uint64_t seq;
     uint8_t hash[STORE_HASH_LEN];
-    uint64_t height; /* 0 while unknown */
-    bool waiting;
-    size_t indeg;
-    size_t first_parent; /* into the shared parents array */
-    size_t nparents;
+    uint64_t height;
 };
 
-/* The entries to order: kept compact, as a sync may take every entry held. */
-struct pending_set {
-    struct pending *v;
-    size_t n, cap;
-    struct store_entry_id *parents;
-    size_t nparents, parents_cap;
+/* A queued entry: its place, and what applying it needs from its header. */
+struct dom_item {
+    struct dom_key k;
+    char type[STORE_MAX_TYPE + 1];
+    uint64_t timestamp_ms;
 };
 
-static void set_free(struct pending_set *set)
+static int key_cmp(uint64_t ah, const uint8_t *ahash, uint64_t bh, const uint8_t *bhash)
 {
-    free(set->v);
-    free(set->parents);
-    memset(set, 0, sizeof(*set));
+    if (ah != bh)
+        return ah < bh ? -1 : 1;
+    return memcmp(ahash, bhash, STORE_HASH_LEN);
 }
 
-static void add_parent(struct pending_set *set, const uint8_t *author, uint64_t seq,
-                       const uint8_t *hash)
+/*
+ * Apply one queued entry. Its header was read when it got its height, so only the payload is
+ * read here, and only for a known event type: applying reads the log in the order of heights,
+ * which jumps between feeds, so every read saved is a page not fetched.
+ */
+static int apply_one(struct store *s, const struct dom_item *it, const uint8_t hub[STORE_KEY_LEN],
+                     struct store_entry *e, struct dom_ctx *c)
 {
-    if (set->nparents == set->parents_cap) {
-        set->parents_cap = set->parents_cap ? 2 * set->parents_cap : 512;
-        set->parents = kn_xrealloc(set->parents, set->parents_cap * sizeof(*set->parents));
-    }
-    struct store_entry_id *d = &set->parents[set->nparents++];
-    memcpy(d->author, author, STORE_KEY_LEN);
-    d->seq = seq;
-    memcpy(d->hash, hash, STORE_HASH_LEN);
-}
-
-static int apply_one(struct store *s, const struct pending *p, const uint8_t hub[STORE_KEY_LEN])
-{
-    struct store_entry *e = kn_xmalloc(sizeof(*e));
-    struct dom_ctx *c = kn_xcalloc(1, sizeof(*c));
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
+    const uint8_t *payload = NULL;
+    size_t plen = 0;
     int r, status;
 
+    memset(c, 0, sizeof(*c));
+    memcpy(e->author, it->k.author, STORE_KEY_LEN);
+    e->seq = it->k.seq;
+    memcpy(e->hash, it->k.hash, STORE_HASH_LEN);
+    memcpy(e->type, it->type, sizeof(e->type));
+    e->timestamp_ms = it->timestamp_ms;
     c->s = s;
     c->e = e;
-    r = s_row(s, &st,
-              "SELECT l.header, p.body FROM log l LEFT JOIN payloads p"
-              " ON p.author = l.author AND p.seq = l.seq WHERE l.author = ?1 AND l.seq = ?2",
-              "bi", p->author, (int64_t)p->seq);
-    if (r <= 0) {
-        r = r == 0 ? KN_ECORRUPT : r;
-        goto out;
-    }
-    r = store_entry_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), e);
-    size_t plen = (size_t)sqlite3_column_bytes(st, 1);
-    uint8_t *payload = kn_xmalloc(plen ? plen : 1);
-    if (plen)
-        memcpy(payload, sqlite3_column_blob(st, 1), plen);
-    dom_done(st);
-    if (r < 0) {
-        free(payload);
-        goto out;
-    }
-
     c->ev = store__dom_event(e->type);
+    if (c->ev) {
+        r = s_row(s, &st, "SELECT body FROM payloads WHERE author = ?1 AND seq = ?2", "bi",
+                  e->author, (int64_t)e->seq);
+        if (r < 0)
+            return r;
+        if (r == 1) {
+            /* Read in place: nothing below steps this statement again before dom_done. */
+            payload = sqlite3_column_blob(st, 0);
+            plen = (size_t)sqlite3_column_bytes(st, 0);
+        } else {
+            st = NULL;
+        }
+    }
     if (!c->ev)
         status = dom_invalid(c, "unknown event type %s", e->type);
     else if ((status = parse_fields(c, payload, plen)) == 0 && (status = event_office(c)) == 0 &&
@@ -648,55 +668,97 @@ static int apply_one(struct store *s, const struct pending *p, const uint8_t hub
                             " VALUES (?1, ?2, ?3, ?4, ?5)",
                             "ttbib", c->ev->subject_kind, id, e->author, (int64_t)e->seq, e->hash);
     }
-    free(payload);
-    if (status < 0) {
-        r = status;
-        goto out;
-    }
-    r = s_exec(s,
-               "INSERT INTO p_applied(author, seq, hash, height, type, status, reason)"
-               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-               "bibitit", e->author, (int64_t)e->seq, e->hash, (int64_t)p->height, e->type,
-               (int64_t)status, status == DOM_APPLIED ? "" : c->reason);
-out:
-    free(e);
-    free(c);
-    return r;
+    if (st)
+        dom_done(st);
+    if (status < 0)
+        return status;
+    return s_exec(s,
+                  "INSERT INTO p_applied(author, seq, hash, height, type, status, reason)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                  "bibitit", e->author, (int64_t)e->seq, e->hash, (int64_t)it->k.height, e->type,
+                  (int64_t)status, status == DOM_APPLIED ? "" : c->reason);
 }
 
-/* ---- ordering ---- */
+/* ---- the order: a height for every held entry, in the table heights ---- */
 
-static int key_cmp(const uint8_t *a, uint64_t aseq, const uint8_t *b, uint64_t bseq)
+/* A feed as the resolver sees it. Its entries with a height are always a prefix of it. */
+struct rfeed {
+    uint8_t author[STORE_KEY_LEN];
+    uint64_t next;        /* the first seq without a height */
+    uint64_t end;         /* one past the last seq that may get one: the tip, or the first fork */
+    uint64_t last_height; /* of next - 1; 0 before the first entry */
+    bool on_stack;
+    bool blocked; /* next waits for a parent that is not held, forked, or itself waiting */
+};
+
+struct resolver {
+    struct rfeed *f; /* sorted by author */
+    size_t n;
+    struct {
+        size_t feed;
+        uint64_t upto;
+    } * stack;
+    size_t top;
+};
+
+static void resolver_free(struct resolver *rv)
 {
-    int c = memcmp(a, b, STORE_KEY_LEN);
-    if (c)
-        return c;
-    return aseq < bseq ? -1 : aseq > bseq;
+    free(rv->f);
+    free(rv->stack);
+    memset(rv, 0, sizeof(*rv));
 }
 
-static int pending_cmp(const void *pa, const void *pb)
+static int load_feeds(struct store *s, struct resolver *rv)
 {
-    const struct pending *a = pa, *b = pb;
-    return key_cmp(a->author, a->seq, b->author, b->seq);
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    int rc = SQLITE_DONE;
+
+    memset(rv, 0, sizeof(*rv));
+    int r =
+        s_row(s, &st,
+              "SELECT f.author,"
+              " (SELECT max(seq) FROM log l WHERE l.author = f.author),"
+              " (SELECT min(seq) FROM forks k WHERE k.author = f.author),"
+              " (SELECT seq FROM heights h WHERE h.author = f.author ORDER BY seq DESC LIMIT 1),"
+              " (SELECT height FROM heights h WHERE h.author = f.author"
+              "  ORDER BY seq DESC LIMIT 1)"
+              " FROM feeds f ORDER BY f.author",
+              "");
+    if (r <= 0)
+        return r;
+    do {
+        if (sqlite3_column_bytes(st, 0) != STORE_KEY_LEN)
+            continue;
+        if (rv->n == cap) {
+            cap = cap ? 2 * cap : 64;
+            rv->f = kn_xrealloc(rv->f, cap * sizeof(*rv->f));
+        }
+        struct rfeed *f = &rv->f[rv->n++];
+        memset(f, 0, sizeof(*f));
+        memcpy(f->author, sqlite3_column_blob(st, 0), STORE_KEY_LEN);
+        f->end = (uint64_t)sqlite3_column_int64(st, 1) + 1;
+        if (sqlite3_column_type(st, 2) != SQLITE_NULL &&
+            (uint64_t)sqlite3_column_int64(st, 2) < f->end)
+            f->end = (uint64_t)sqlite3_column_int64(st, 2);
+        f->next = (uint64_t)sqlite3_column_int64(st, 3) + 1;
+        f->last_height = (uint64_t)sqlite3_column_int64(st, 4);
+    } while ((rc = sqlite3_step(st)) == SQLITE_ROW);
+    dom_done(st);
+    if (rc != SQLITE_DONE)
+        return store__db_err(rc);
+    rv->stack = kn_xmalloc((rv->n ? rv->n : 1) * sizeof(*rv->stack));
+    return 0;
 }
 
-static int order_cmp(const void *pa, const void *pb)
+static struct rfeed *find_feed(struct resolver *rv, const uint8_t *author)
 {
-    const struct pending *a = *(const struct pending *const *)pa;
-    const struct pending *b = *(const struct pending *const *)pb;
-    if (a->height != b->height)
-        return a->height < b->height ? -1 : 1;
-    return memcmp(a->hash, b->hash, STORE_HASH_LEN);
-}
-
-static struct pending *lookup(struct pending *v, size_t n, const uint8_t *author, uint64_t seq)
-{
-    size_t lo = 0, hi = n;
+    size_t lo = 0, hi = rv->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = key_cmp(v[mid].author, v[mid].seq, author, seq);
+        int c = memcmp(rv->f[mid].author, author, STORE_KEY_LEN);
         if (c == 0)
-            return &v[mid];
+            return &rv->f[mid];
         if (c < 0)
             lo = mid + 1;
         else
@@ -705,258 +767,395 @@ static struct pending *lookup(struct pending *v, size_t n, const uint8_t *author
     return NULL;
 }
 
-/*
- * Load the held entries not yet applied (all of them when rebuilding), stopping each feed before
- * its first fork. What is applied of a feed is always a prefix of it (an entry is applied after
- * the one before it), so the pending part of a feed is everything after its last applied seq:
- * found by index, not by scanning the log.
- */
-static int load_pending(struct store *s, bool all, struct pending_set *set)
+static void push(struct resolver *rv, struct rfeed *f, uint64_t upto)
 {
-    sqlite3_stmt *feeds = NULL, *st;
-    struct store_entry *e = kn_xmalloc(sizeof(*e));
-    int rc, r;
+    f->on_stack = true;
+    rv->stack[rv->top].feed = (size_t)(f - rv->f);
+    rv->stack[rv->top++].upto = upto;
+}
 
-    memset(set, 0, sizeof(*set));
-    r = store__db_err(
-        sqlite3_prepare_v2(s->db, "SELECT author FROM feeds ORDER BY author", -1, &feeds, NULL));
-    while (r == 0 && (rc = sqlite3_step(feeds)) == SQLITE_ROW) {
-        uint8_t author[STORE_KEY_LEN];
-        int64_t from = 0, before = INT64_MAX;
-        if (sqlite3_column_bytes(feeds, 0) != STORE_KEY_LEN)
-            continue;
-        memcpy(author, sqlite3_column_blob(feeds, 0), STORE_KEY_LEN);
-        if (!all && (r = s_row(s, &st, "SELECT max(seq) FROM p_applied WHERE author = ?1", "b",
-                               author)) == 1) {
-            from = sqlite3_column_int64(st, 0);
-            dom_done(st);
-        }
-        if (r >= 0 &&
-            (r = s_row(s, &st, "SELECT min(seq) FROM forks WHERE author = ?1", "b", author)) == 1) {
-            if (sqlite3_column_type(st, 0) != SQLITE_NULL)
-                before = sqlite3_column_int64(st, 0);
-            dom_done(st);
-        }
-        if (r < 0)
-            break;
-        r = 0;
-        int rr = s_row(s, &st,
-                       "SELECT header FROM log WHERE author = ?1 AND seq > ?2 AND seq < ?3"
-                       " ORDER BY seq",
-                       "bii", author, from, before);
-        if (rr == 1) {
-            /* s_row stepped once; walk the rest of the rows on the same statement. */
-            do {
-                if ((r = store_entry_decode(sqlite3_column_blob(st, 0),
-                                            (size_t)sqlite3_column_bytes(st, 0), e)) < 0)
-                    break;
-                if (set->n == set->cap) {
-                    set->cap = set->cap ? 2 * set->cap : 256;
-                    set->v = kn_xrealloc(set->v, set->cap * sizeof(*set->v));
-                }
-                struct pending *p = &set->v[set->n++];
-                memset(p, 0, sizeof(*p));
-                memcpy(p->author, e->author, STORE_KEY_LEN);
-                p->seq = e->seq;
-                memcpy(p->hash, e->hash, STORE_HASH_LEN);
-                p->first_parent = set->nparents;
-                if (e->seq > 1)
-                    add_parent(set, e->author, e->seq - 1, e->prev_hash);
-                for (size_t i = 0; i < e->ndeps; i++)
-                    add_parent(set, e->deps[i].author, e->deps[i].seq, e->deps[i].hash);
-                p->nparents = set->nparents - p->first_parent;
-            } while ((rc = sqlite3_step(st)) == SQLITE_ROW);
-            if (r == 0 && rc != SQLITE_DONE)
-                r = store__db_err(rc);
-            dom_done(st);
-        }
-        if (rr < 0)
-            r = rr;
-    }
-    if (r == 0 && rc != SQLITE_DONE)
-        r = store__db_err(rc);
-    sqlite3_finalize(feeds);
-    free(e);
-    if (r < 0) {
-        set_free(set);
-        return r;
-    }
-    if (set->n > 1)
-        qsort(set->v, set->n, sizeof(*set->v), pending_cmp);
+/* A parent that has a height: raise *h to it, or set *wait when it is held under another hash. */
+static int parent_height(struct store *s, const struct store_entry_id *d, uint64_t *h, bool *wait)
+{
+    sqlite3_stmt *st;
+    int r = s_row(s, &st, "SELECT hash, height FROM heights WHERE author = ?1 AND seq = ?2", "bi",
+                  d->author, (int64_t)d->seq);
+    if (r <= 0)
+        return r == 0 ? KN_ECORRUPT : r;
+    if (sqlite3_column_bytes(st, 0) != STORE_HASH_LEN ||
+        memcmp(sqlite3_column_blob(st, 0), d->hash, STORE_HASH_LEN) != 0)
+        *wait = true;
+    uint64_t ph = (uint64_t)sqlite3_column_int64(st, 1);
+    *h = ph > *h ? ph : *h;
+    dom_done(st);
     return 0;
 }
 
-/*
- * Give every pending entry its height, or mark it waiting: a parent not held, held under
- * another hash, or itself waiting. Parents already applied give their stored height.
- */
-static int assign_heights(struct store *s, struct pending_set *set)
-{
-    struct pending *v = set->v;
-    size_t n = set->n;
-    size_t *stack = kn_xmalloc((n ? n : 1) * sizeof(*stack));
-    int r = 0;
+/* A read cursor over one feed of the log: a walk along a feed steps it, a jump seeks. */
+struct feed_cursor {
+    sqlite3_stmt *st;
+    const struct rfeed *f; /* the feed it is on, NULL when on none */
+    uint64_t seq;          /* the seq of the row it is on */
+};
 
-    /* Depth-first with an explicit stack: an entry is done when all its parents are. */
-    for (size_t root = 0; root < n && r == 0; root++) {
-        if (v[root].height || v[root].waiting)
-            continue;
-        size_t top = 0;
-        stack[top++] = root;
-        v[root].indeg = 1; /* on the stack */
-        while (top > 0 && r == 0) {
-            struct pending *p = &v[stack[top - 1]];
-            uint64_t h = 0;
-            bool pushed = false, waiting = false;
-            for (size_t i = 0; i < p->nparents && !pushed && !waiting; i++) {
-                const struct store_entry_id *par = &set->parents[p->first_parent + i];
-                struct pending *q = lookup(v, n, par->author, par->seq);
-                if (q) {
-                    if (sodium_memcmp(q->hash, par->hash, STORE_HASH_LEN) != 0 || q->waiting) {
-                        waiting = true;
-                    } else if (q->height) {
-                        h = q->height > h ? q->height : h;
-                    } else if (q->indeg) {
-                        waiting = true; /* a cycle: only a forged dep can make one */
-                    } else {
-                        q->indeg = 1;
-                        stack[top++] = (size_t)(q - v);
-                        pushed = true;
-                    }
-                    continue;
-                }
-                sqlite3_stmt *st;
-                r = s_row(s, &st,
-                          "SELECT height, hash FROM p_applied WHERE author = ?1 AND seq = ?2", "bi",
-                          par->author, (int64_t)par->seq);
-                if (r < 0)
-                    break;
-                if (r == 0) {
-                    waiting = true;
-                } else {
-                    if (sqlite3_column_bytes(st, 1) != STORE_HASH_LEN ||
-                        sodium_memcmp(sqlite3_column_blob(st, 1), par->hash, STORE_HASH_LEN) != 0)
-                        waiting = true;
-                    uint64_t ph = (uint64_t)sqlite3_column_int64(st, 0);
-                    h = ph > h ? ph : h;
-                    dom_done(st);
-                }
-                r = 0;
-            }
-            if (pushed || r < 0)
-                continue;
-            p->indeg = 0;
-            if (waiting)
-                p->waiting = true;
-            else
-                p->height = h + 1;
-            top--;
-        }
+/* Decode the entry f->next of feed f into *e. */
+static int read_next(struct feed_cursor *cur, const struct rfeed *f, struct store_entry *e)
+{
+    int rc = SQLITE_ROW;
+    if (cur->f == f && cur->seq + 1 == f->next)
+        rc = sqlite3_step(cur->st);
+    else if (cur->f != f || cur->seq != f->next) {
+        sqlite3_reset(cur->st);
+        sqlite3_bind_blob(cur->st, 1, f->author, STORE_KEY_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(cur->st, 2, (int64_t)f->next);
+        rc = sqlite3_step(cur->st);
     }
-    free(stack);
+    cur->f = NULL;
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? KN_ECORRUPT : store__db_err(rc);
+    if ((uint64_t)sqlite3_column_int64(cur->st, 0) != f->next)
+        return KN_ECORRUPT; /* a gap in a feed: ingest never leaves one */
+    cur->f = f;
+    cur->seq = f->next;
+    return store_entry_decode(sqlite3_column_blob(cur->st, 1),
+                              (size_t)sqlite3_column_bytes(cur->st, 1), e);
+}
+
+/*
+ * Give heights to held entries that have none, at most budget of them (*count says how many).
+ * Each feed is walked from its first entry without a height; an entry whose dep lies further on
+ * in another feed first walks that feed up to it (depth-first, a feed at most once on the
+ * stack, so memory is bounded by the number of feeds). An entry waits, and with it the rest of
+ * its feed, when a parent is not held, is held under another hash, is at or past a fork, waits
+ * itself, or is part of a cycle (which only forged deps can make).
+ */
+static int resolve(struct store *s, struct resolver *rv, size_t budget, size_t *count)
+{
+    struct store_entry *e = kn_xmalloc(sizeof(*e));
+    struct feed_cursor cur = { 0 };
+    int r = store__db_err(sqlite3_prepare_v2(
+        s->db, "SELECT seq, header FROM log WHERE author = ?1 AND seq >= ?2 ORDER BY seq", -1,
+        &cur.st, NULL));
+
+    *count = 0;
+    for (size_t root = 0; root < rv->n && r == 0 && *count < budget; root++) {
+        if (rv->f[root].blocked || rv->f[root].next >= rv->f[root].end)
+            continue;
+        push(rv, &rv->f[root], UINT64_MAX);
+        while (rv->top > 0 && r == 0) {
+            struct rfeed *f = &rv->f[rv->stack[rv->top - 1].feed];
+            if (f->blocked || f->next >= f->end || f->next > rv->stack[rv->top - 1].upto) {
+                f->on_stack = false;
+                rv->top--;
+                continue;
+            }
+            if (*count >= budget)
+                break;
+            if ((r = read_next(&cur, f, e)) < 0)
+                break;
+            /* The entry before it in the feed is a parent too; ingest checked its hash. */
+            uint64_t h = f->last_height;
+            bool wait = false, pushed = false;
+            for (size_t i = 0; i < e->ndeps && !wait && !pushed && r == 0; i++) {
+                const struct store_entry_id *d = &e->deps[i];
+                struct rfeed *g = find_feed(rv, d->author);
+                if (!g || d->seq == 0)
+                    wait = true;
+                else if (d->seq < g->next)
+                    r = parent_height(s, d, &h, &wait);
+                else if (g->on_stack || g->blocked || d->seq >= g->end)
+                    wait = true;
+                else {
+                    push(rv, g, d->seq);
+                    pushed = true;
+                }
+            }
+            if (r < 0 || pushed)
+                continue;
+            if (wait) {
+                f->blocked = true;
+                continue;
+            }
+            h++;
+            r = s_exec(s,
+                       "INSERT INTO heights(author, seq, hash, height, type, ts)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                       "bibiti", e->author, (int64_t)e->seq, e->hash, (int64_t)h, e->type,
+                       (int64_t)e->timestamp_ms);
+            if (r == 0)
+                r = s_exec(s,
+                           "INSERT INTO heights_fresh(height, hash, author, seq, type, ts)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           "ibbiti", (int64_t)h, e->hash, e->author, (int64_t)e->seq, e->type,
+                           (int64_t)e->timestamp_ms);
+            f->next++;
+            f->last_height = h;
+            (*count)++;
+        }
+        while (rv->top > 0)
+            rv->f[rv->stack[--rv->top].feed].on_stack = false;
+    }
+    sqlite3_finalize(cur.st);
+    free(e);
     return r;
 }
 
-static int clear_projection(struct store *s)
+/* ---- the queue: entries with a height, not yet applied, in order ---- */
+
+/* The last entry applied: 1 and *k, 0 when none is, or a KN_E code. */
+static int frontier_get(struct store *s, struct dom_key *k)
 {
-    char sql[64];
-    for (size_t i = 0; i < NPROJECTION; i++) {
-        snprintf(sql, sizeof(sql), "DELETE FROM %s", projection[i][0]);
-        int r = store__db_err(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
-        if (r < 0)
-            return r;
+    sqlite3_stmt *st;
+    int r = s_row(s, &st,
+                  "SELECT author, seq, hash, height FROM dom_cursor WHERE name = 'frontier'", "");
+    if (r <= 0)
+        return r;
+    memset(k, 0, sizeof(*k));
+    if (sqlite3_column_bytes(st, 0) == STORE_KEY_LEN &&
+        sqlite3_column_bytes(st, 2) == STORE_HASH_LEN) {
+        memcpy(k->author, sqlite3_column_blob(st, 0), STORE_KEY_LEN);
+        memcpy(k->hash, sqlite3_column_blob(st, 2), STORE_HASH_LEN);
     }
-    return 0;
+    k->seq = (uint64_t)sqlite3_column_int64(st, 1);
+    k->height = (uint64_t)sqlite3_column_int64(st, 3);
+    dom_done(st);
+    return 1;
 }
 
-/* Apply what is ready, in order; rebuild when it does not all come after what was applied. */
-static int process(struct store *s, bool force_rebuild, struct store_domain_stats *stats)
+static int frontier_set(struct store *s, const struct dom_key *k)
+{
+    return s_exec(s,
+                  "INSERT OR REPLACE INTO dom_cursor(name, author, seq, hash, height)"
+                  " VALUES ('frontier', ?1, ?2, ?3, ?4)",
+                  "bibi", k->author, (int64_t)k->seq, k->hash, (int64_t)k->height);
+}
+
+static int sql(struct store *s, const char *text)
+{
+    return store__db_err(sqlite3_exec(s->db, text, NULL, NULL, NULL));
+}
+
+/*
+ * Start the projection again: clear it and queue every entry with a height, in order. The
+ * sorted bulk insert writes the queue front to back (SQLite sorts in bounded memory, spilling to
+ * temporary files), which is far cheaper than keeping an order index while heights are given
+ * feed by feed.
+ */
+static int rebuild_projection(struct store *s)
+{
+    char text[64];
+    int r;
+    for (size_t i = 0; i < NPROJECTION; i++) {
+        snprintf(text, sizeof(text), "DELETE FROM %s", projection[i][0]);
+        if ((r = sql(s, text)) < 0)
+            return r;
+    }
+    if ((r = sql(s, "DELETE FROM dom_cursor")) < 0 || (r = sql(s, "DELETE FROM dom_queue")) < 0 ||
+        (r = sql(s, "INSERT INTO dom_queue(height, hash, author, seq, type, ts)"
+                    " SELECT height, hash, author, seq, type, ts FROM heights"
+                    " ORDER BY height, hash")) < 0)
+        return r;
+    return sql(s, "DELETE FROM heights_fresh");
+}
+
+/*
+ * Queue what was given a height since the last time: after what is queued when it all sorts
+ * after the last entry applied, else by starting the projection again.
+ */
+static int enqueue_fresh(struct store *s, bool *rebuilt)
+{
+    struct dom_key frontier;
+    sqlite3_stmt *st;
+    int r =
+        s_row(s, &st, "SELECT height, hash FROM heights_fresh ORDER BY height, hash LIMIT 1", "");
+    if (r <= 0)
+        return r;
+    uint64_t h = (uint64_t)sqlite3_column_int64(st, 0);
+    uint8_t hash[STORE_HASH_LEN] = { 0 };
+    if (sqlite3_column_bytes(st, 1) == STORE_HASH_LEN)
+        memcpy(hash, sqlite3_column_blob(st, 1), STORE_HASH_LEN);
+    dom_done(st);
+    if ((r = frontier_get(s, &frontier)) < 0)
+        return r;
+    if (r == 1 && key_cmp(h, hash, frontier.height, frontier.hash) < 0) {
+        *rebuilt = true;
+        return rebuild_projection(s);
+    }
+    if ((r = sql(s, "INSERT INTO dom_queue(height, hash, author, seq, type, ts)"
+                    " SELECT height, hash, author, seq, type, ts FROM heights_fresh"
+                    " ORDER BY height, hash")) < 0)
+        return r;
+    return sql(s, "DELETE FROM heights_fresh");
+}
+
+/* Apply queued entries in order, at most budget of them; *more when some are left. */
+#define APPLY_CHUNK 256
+
+static int apply_queued(struct store *s, const uint8_t hub[STORE_KEY_LEN], size_t budget,
+                        size_t *count, bool *more)
+{
+    struct dom_item *items = kn_xmalloc(APPLY_CHUNK * sizeof(*items));
+    struct store_entry *e = kn_xmalloc(sizeof(*e));
+    struct dom_ctx *c = kn_xmalloc(sizeof(*c));
+    int r = 0;
+
+    *count = 0;
+    *more = false;
+    for (;;) {
+        size_t n = 0, want = budget - *count < APPLY_CHUNK ? budget - *count : APPLY_CHUNK;
+        sqlite3_stmt *st;
+        int rc = SQLITE_DONE;
+        r = s_row(s, &st,
+                  "SELECT author, seq, hash, height, type, ts FROM dom_queue"
+                  " ORDER BY height, hash LIMIT ?1",
+                  "i", (int64_t)(want ? want : 1));
+        if (r == 1) {
+            do {
+                struct dom_item *it = &items[n++];
+                if (sqlite3_column_bytes(st, 0) != STORE_KEY_LEN ||
+                    sqlite3_column_bytes(st, 2) != STORE_HASH_LEN) {
+                    rc = SQLITE_CORRUPT;
+                    break;
+                }
+                memcpy(it->k.author, sqlite3_column_blob(st, 0), STORE_KEY_LEN);
+                it->k.seq = (uint64_t)sqlite3_column_int64(st, 1);
+                memcpy(it->k.hash, sqlite3_column_blob(st, 2), STORE_HASH_LEN);
+                it->k.height = (uint64_t)sqlite3_column_int64(st, 3);
+                snprintf(it->type, sizeof(it->type), "%s",
+                         (const char *)sqlite3_column_text(st, 4));
+                it->timestamp_ms = (uint64_t)sqlite3_column_int64(st, 5);
+            } while ((rc = sqlite3_step(st)) == SQLITE_ROW);
+            dom_done(st);
+            r = rc == SQLITE_DONE ? 0 : store__db_err(rc);
+        }
+        if (r < 0 || n == 0)
+            break;
+        if (want == 0) {
+            *more = true;
+            break;
+        }
+        for (size_t i = 0; i < n && r >= 0; i++)
+            r = apply_one(s, &items[i], hub, e, c);
+        if (r < 0)
+            break;
+        const struct dom_key *last = &items[n - 1].k;
+        if ((r = s_exec(s, "DELETE FROM dom_queue WHERE (height, hash) <= (?1, ?2)", "ib",
+                        (int64_t)last->height, last->hash)) < 0 ||
+            (r = frontier_set(s, last)) < 0)
+            break;
+        *count += n;
+    }
+    free(items);
+    free(e);
+    free(c);
+    return r < 0 ? r : 0;
+}
+
+/*
+ * One step: take back what a late fork proof invalidates, give heights to what arrived, and
+ * once every held entry that can have one has it, apply them in order (starting the projection
+ * again when one sorts before what was applied). At most about budget entries of work; *more
+ * says whether work is left. Runs inside a transaction.
+ */
+static int process(struct store *s, bool force_rebuild, size_t budget,
+                   struct store_domain_stats *stats, bool *more)
 {
     uint8_t hub[STORE_KEY_LEN];
-    struct pending_set set = { 0 };
-    struct pending **ready = NULL;
-    size_t nready = 0;
+    struct resolver rv = { 0 };
+    struct dom_key frontier;
+    sqlite3_stmt *st;
+    size_t resolved = 0, applied = 0;
     int r;
 
-    memset(stats, 0, sizeof(*stats));
+    *more = false;
     if ((r = hub_id(s, hub)) < 0)
         return r;
-    bool rebuild = force_rebuild;
-    /* A fork proof that arrived after entries of its feed were applied takes them back: the
-     * state must be what it would be had the proof come first. */
-    if (!rebuild) {
-        sqlite3_stmt *st;
-        r = s_row(s, &st,
-                  "SELECT 1 FROM forks f WHERE EXISTS (SELECT 1 FROM p_applied a"
-                  " WHERE a.author = f.author AND a.seq >= f.seq) LIMIT 1",
-                  "");
-        if (r < 0)
+    if (force_rebuild) {
+        if ((r = sql(s, "DELETE FROM heights")) < 0 || (r = rebuild_projection(s)) < 0)
             return r;
-        if (r == 1) {
-            dom_done(st);
-            rebuild = true;
-            stats->rebuilt = true;
-        }
-        r = 0;
-    }
-    for (int pass = 0; pass < 2; pass++) {
-        if (rebuild && (r = clear_projection(s)) < 0)
-            goto out;
-        if ((r = load_pending(s, rebuild, &set)) < 0 || (r = assign_heights(s, &set)) < 0)
-            goto out;
-        ready = kn_xmalloc((set.n ? set.n : 1) * sizeof(*ready));
-        nready = 0;
-        for (size_t i = 0; i < set.n; i++) {
-            if (set.v[i].waiting)
-                stats->waiting++;
-            else
-                ready[nready++] = &set.v[i];
-        }
-        qsort(ready, nready, sizeof(*ready), order_cmp);
-        if (rebuild || nready == 0)
-            break;
-        /* Incremental only when the first ready entry sorts after the last applied one. */
-        sqlite3_stmt *st;
-        r = s_row(s, &st,
-                  "SELECT height, hash FROM p_applied ORDER BY height DESC, hash DESC LIMIT 1", "");
-        if (r < 0)
-            goto out;
-        bool after = true;
-        if (r == 1) {
-            uint64_t h = (uint64_t)sqlite3_column_int64(st, 0);
-            after = ready[0]->height > h ||
-                    (ready[0]->height == h &&
-                     memcmp(ready[0]->hash, sqlite3_column_blob(st, 1), STORE_HASH_LEN) > 0);
-            dom_done(st);
-        }
-        r = 0;
-        if (after)
-            break;
-        rebuild = true;
         stats->rebuilt = true;
-        set_free(&set);
-        free(ready);
-        ready = NULL;
-        stats->waiting = 0;
     }
-    for (size_t i = 0; i < nready && r == 0; i++)
-        r = apply_one(s, ready[i], hub);
-    if (r == 0) {
-        sqlite3_stmt *st;
-        stats->applied = nready;
-        if ((r = s_row(s, &st,
-                       "SELECT (SELECT count(*) FROM p_applied WHERE status = 1),"
-                       " (SELECT count(*) FROM p_applied WHERE status = 2)",
-                       "")) == 1) {
-            stats->conflicts = (size_t)sqlite3_column_int64(st, 0);
-            stats->invalid = (size_t)sqlite3_column_int64(st, 1);
-            dom_done(st);
+    /* A fork proof that arrived after entries at or past the fork got heights: every entry that
+     * depends on them has a greater height, so dropping the heights from the lowest of them on
+     * takes back exactly enough; the state must be what it would be had the proof come first. */
+    if ((r = s_row(s, &st,
+                   "SELECT min(h.height) FROM forks f JOIN heights h"
+                   " ON h.author = f.author AND h.seq >= f.seq",
+                   "")) < 0)
+        return r;
+    if (r == 1) {
+        int64_t cut = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0);
+        dom_done(st);
+        if (cut > 0) {
+            if ((r = s_exec(s, "DELETE FROM heights WHERE height >= ?1", "i", cut)) < 0 ||
+                (r = s_exec(s, "DELETE FROM heights_fresh WHERE height >= ?1", "i", cut)) < 0 ||
+                (r = s_exec(s, "DELETE FROM dom_queue WHERE height >= ?1", "i", cut)) < 0 ||
+                (r = frontier_get(s, &frontier)) < 0)
+                return r;
+            if (r == 1 && frontier.height >= (uint64_t)cut) {
+                if ((r = rebuild_projection(s)) < 0)
+                    return r;
+                stats->rebuilt = true;
+            }
         }
-        r = r < 0 ? r : 0;
     }
+
+    if ((r = load_feeds(s, &rv)) < 0 || (r = resolve(s, &rv, budget, &resolved)) < 0)
+        goto out;
+    stats->waiting = 0;
+    for (size_t i = 0; i < rv.n; i++) {
+        if (rv.f[i].next < rv.f[i].end && !rv.f[i].blocked)
+            *more = true; /* the budget ran out before this feed */
+        else if (rv.f[i].blocked)
+            stats->waiting += rv.f[i].end - rv.f[i].next;
+    }
+    if (*more)
+        goto out;
+
+    /* Every entry that can have a height has one: queue them, and apply. */
+    if ((r = enqueue_fresh(s, &stats->rebuilt)) < 0)
+        goto out;
+    r = apply_queued(s, hub, budget > resolved ? budget - resolved : 0, &applied, more);
+    stats->applied += applied;
+    if (r < 0)
+        goto out;
+    if ((r = s_row(s, &st,
+                   "SELECT count(*) FILTER (WHERE status = 1), count(*) FILTER (WHERE status = 2)"
+                   " FROM p_applied WHERE status != 0",
+                   "")) == 1) {
+        stats->conflicts = (size_t)sqlite3_column_int64(st, 0);
+        stats->invalid = (size_t)sqlite3_column_int64(st, 1);
+        dom_done(st);
+    }
+    r = r < 0 ? r : 0;
 out:
-    set_free(&set);
-    free(ready);
+    resolver_free(&rv);
+    return r;
+}
+
+/* The work of one transaction when store_domain_sync runs on its own. */
+#define SYNC_STEP 50000
+
+int store_domain_step(struct store *s, size_t budget, struct store_domain_stats *stats, bool *more)
+{
+    struct store_domain_stats local;
+    struct store_domain_stats *st = stats ? stats : &local;
+    bool m;
+    int r;
+
+    memset(st, 0, sizeof(*st));
+    if (budget == 0)
+        budget = 1;
+    if (s->in_tx)
+        r = process(s, false, budget, st, &m);
+    else if ((r = store_tx_begin(s)) == 0) {
+        if ((r = process(s, false, budget, st, &m)) < 0)
+            store_tx_rollback(s);
+        else
+            r = store_tx_commit(s);
+    }
+    if (more)
+        *more = r == 0 && m;
     return r;
 }
 
@@ -964,16 +1163,26 @@ int store_domain_sync(struct store *s, bool rebuild, struct store_domain_stats *
 {
     struct store_domain_stats local;
     struct store_domain_stats *st = stats ? stats : &local;
+    bool more;
     int r;
+
+    memset(st, 0, sizeof(*st));
     if (s->in_tx)
-        return process(s, rebuild, st);
-    if ((r = store_tx_begin(s)) < 0)
-        return r;
-    if ((r = process(s, rebuild, st)) < 0) {
-        store_tx_rollback(s);
-        return r;
-    }
-    return store_tx_commit(s);
+        return process(s, rebuild, SIZE_MAX, st, &more);
+    /* In bounded transactions: each leaves a consistent state (a prefix of the order applied),
+     * a crash loses only the step in progress, and other writers are not held off for long. */
+    do {
+        if ((r = store_tx_begin(s)) < 0)
+            return r;
+        if ((r = process(s, rebuild, SYNC_STEP, st, &more)) < 0) {
+            store_tx_rollback(s);
+            return r;
+        }
+        if ((r = store_tx_commit(s)) < 0)
+            return r;
+        rebuild = false;
+    } while (more);
+    return 0;
 }
 
 /* ---- writing ---- */
@@ -1003,7 +1212,9 @@ int store_domain_write(struct store *s, const char *type, const uint8_t *payload
         return r;
     if ((r = store_tx_begin(s)) < 0)
         return r;
-    if ((r = process(s, false, &stats)) < 0)
+    bool more;
+    memset(&stats, 0, sizeof(stats));
+    if ((r = process(s, false, SIZE_MAX, &stats, &more)) < 0)
         goto fail;
 
     /* Depend on the last entry that moved this object, and on the last entry applied. */
@@ -1030,16 +1241,13 @@ int store_domain_write(struct store *s, const char *type, const uint8_t *payload
             dom_done(st);
         }
     }
-    r = s_row(s, &st,
-              "SELECT author, seq, hash FROM p_applied ORDER BY height DESC, hash DESC LIMIT 1",
-              "");
-    if (r < 0)
+    struct dom_key frontier;
+    if ((r = frontier_get(s, &frontier)) < 0)
         goto fail;
     if (r == 1) {
-        memcpy(deps[ndeps].author, sqlite3_column_blob(st, 0), STORE_KEY_LEN);
-        deps[ndeps].seq = (uint64_t)sqlite3_column_int64(st, 1);
-        memcpy(deps[ndeps].hash, sqlite3_column_blob(st, 2), STORE_HASH_LEN);
-        dom_done(st);
+        memcpy(deps[ndeps].author, frontier.author, STORE_KEY_LEN);
+        deps[ndeps].seq = frontier.seq;
+        memcpy(deps[ndeps].hash, frontier.hash, STORE_HASH_LEN);
         /* Our own previous entry is a parent anyway; so is a repeat of the subject's. */
         bool own = memcmp(deps[ndeps].author, s->id->pk, STORE_KEY_LEN) == 0;
         bool dup = ndeps == 1 && memcmp(&deps[0], &deps[1], sizeof(deps[0])) == 0;
@@ -1050,10 +1258,12 @@ int store_domain_write(struct store *s, const char *type, const uint8_t *payload
     struct store_draft d = { type, timestamp_ms, deps, ndeps, payload, len };
     if ((r = store_append(s, &d, e)) < 0)
         goto fail;
-    if ((r = process(s, false, &stats)) < 0)
+    if ((r = process(s, false, SIZE_MAX, &stats, &more)) < 0)
         goto fail;
-    r = s_row(s, &st, "SELECT status, reason FROM p_applied WHERE author = ?1 AND seq = ?2", "bi",
-              e->author, (int64_t)e->seq);
+    r = s_row(s, &st,
+              "SELECT a.status, a.reason FROM heights h JOIN p_applied a"
+              " ON a.height = h.height AND a.hash = h.hash WHERE h.author = ?1 AND h.seq = ?2",
+              "bi", e->author, (int64_t)e->seq);
     if (r < 0)
         goto fail;
     if (r == 0 || sqlite3_column_int(st, 0) != DOM_APPLIED) {

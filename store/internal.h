@@ -28,6 +28,7 @@ int store__db_err(int rc);
 /* The domain's projection tables (store/domain.c), created by the version 2 migration. */
 extern const char store__domain_schema[];
 extern const char store__domain_schema_v3[];
+extern const char store__domain_schema_v4[];
 void store__dom_free(struct store *s);
 
 /* msgpack-c packer writing into a fixed buffer; overflow is remembered, not written. */

@@ -26,7 +26,7 @@
 #include "kn.h"
 
 #define STORE_VERSION        1
-#define STORE_SCHEMA_VERSION 3  /* PRAGMA user_version of the database */
+#define STORE_SCHEMA_VERSION 4  /* PRAGMA user_version of the database */
 #define STORE_KEY_LEN        32 /* Ed25519 public key: the author / node id */
 #define STORE_SECRET_LEN     64 /* libsodium Ed25519 secret key (seed and public key) */
 #define STORE_HASH_LEN       32 /* BLAKE2b-256 */
@@ -343,6 +343,13 @@ struct store_domain_stats {
  * a KN_E code; *stats (may be NULL) says what happened.
  */
 int store_domain_sync(struct store *s, bool rebuild, struct store_domain_stats *stats);
+
+/*
+ * store_domain_step() - the same work in a bounded piece: at most about budget entries given a
+ * place in the order or applied, in one transaction (or in the caller's). *more (may be NULL) is
+ * set when work is left; call again. For an event loop that must not stall on a large catch-up.
+ */
+int store_domain_step(struct store *s, size_t budget, struct store_domain_stats *stats, bool *more);
 
 /*
  * store_domain_write() - sign and append an event of this node, applied at once, or nothing at

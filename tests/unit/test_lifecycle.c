@@ -558,10 +558,13 @@ static void mark_reject(void *ud, size_t index, const struct store_entry *e, int
  * applying the domain after each batch. An entry the log refuses because its feed has a gap
  * (its predecessor has not come yet) is held back and offered again with every later batch, as
  * a sync layer keeps what it could not store yet. *last receives the stats of the last
- * store_domain_sync; *nrebuilt (may be NULL) counts the syncs that rebuilt.
+ * store_domain_sync; *nrebuilt (may be NULL) counts the syncs that rebuilt. With step > 0 each
+ * batch is followed by one store_domain_step of a random budget of 1..step instead (work may be
+ * left at the end).
  */
-static void ingest_random(struct store *dst, const struct raws *r, uint64_t *rng, size_t maxbatch,
-                          struct store_domain_stats *last, size_t *nrebuilt)
+static void ingest_random_steps(struct store *dst, const struct raws *r, uint64_t *rng,
+                                size_t maxbatch, struct store_domain_stats *last, size_t *nrebuilt,
+                                size_t step)
 {
     size_t n = r->n, next = 0, nheld = 0;
     size_t *perm = malloc((n ? n : 1) * sizeof(*perm));
@@ -592,6 +595,12 @@ static void ingest_random(struct store *dst, const struct raws *r, uint64_t *rng
             if (rejected[i])
                 held[nheld++] = bidx[i];
         assert_true(nheld < nb || next < n); /* progress */
+        if (step > 0) {
+            size_t budget = 1 + rnd_below(rng, step);
+            assert_int_equal(store_domain_step(dst, budget, last, NULL), 0);
+            assert_true(last->applied <= budget);
+            continue;
+        }
         assert_int_equal(store_domain_sync(dst, false, last), 0);
         if (nrebuilt && last->rebuilt)
             (*nrebuilt)++;
@@ -601,6 +610,12 @@ static void ingest_random(struct store *dst, const struct raws *r, uint64_t *rng
     free(bidx);
     free(rejected);
     free(b);
+}
+
+static void ingest_random(struct store *dst, const struct raws *r, uint64_t *rng, size_t maxbatch,
+                          struct store_domain_stats *last, size_t *nrebuilt)
+{
+    ingest_random_steps(dst, r, rng, maxbatch, last, nrebuilt, 0);
 }
 
 /* =============================== 1. the validator's rules =============================== */
@@ -1820,6 +1835,72 @@ static void test_determinism_property(void **state)
     raws_free(&all);
 }
 
+/*
+ * The same entries applied in bounded steps (store_domain_step, as the daemon does) end in the
+ * same state as one store_domain_sync; no step does more than its budget, and work is reported
+ * as left until it is all done. Then again with the entries arriving in random batches between
+ * steps, so that steps meet late entries (rebuilds) half-way through.
+ */
+static void test_bounded_steps(void **state)
+{
+    (void)state;
+    struct world w;
+    struct raws all;
+    struct store_domain_stats ref_st, st;
+    uint8_t ref[STORE_HASH_LEN], d[STORE_HASH_LEN];
+
+    build_world(&w);
+    gather(w.h, &all);
+    world_close(&w);
+    struct store *r = mem_store();
+    ingest(r, &all, NULL, all.n);
+    assert_int_equal(store_domain_sync(r, false, &ref_st), 0);
+    digest(r, ref);
+
+    const size_t budget = 7;
+    struct store *s = mem_store();
+    ingest(s, &all, NULL, all.n);
+    size_t steps = 0, applied = 0;
+    bool more = true;
+    while (more) {
+        assert_int_equal(store_domain_step(s, budget, &st, &more), 0);
+        assert_true(st.applied <= budget);
+        applied += st.applied;
+        assert_true(++steps < 10 * all.n); /* it ends */
+    }
+    /* heights for every entry, then the applying: at least twice all.n / budget steps */
+    assert_true(steps >= 2 * (all.n - 1) / budget);
+    assert_int_equal(applied, ref_st.applied);
+    digest(s, d);
+    assert_memory_equal(d, ref, STORE_HASH_LEN);
+    assert_int_equal(st.conflicts, ref_st.conflicts);
+    assert_int_equal(st.invalid, ref_st.invalid);
+    assert_int_equal(st.waiting, ref_st.waiting);
+    /* nothing is left: one more step does nothing */
+    assert_int_equal(store_domain_step(s, budget, &st, &more), 0);
+    assert_false(more);
+    assert_int_equal(st.applied, 0);
+    close_store(s);
+
+    uint64_t seed = seed_from_env(), rng = seed;
+    for (int round = 0; round < 50; round++) {
+        s = mem_store();
+        ingest_random_steps(s, &all, &rng, 15, &st, NULL, 20);
+        do
+            assert_int_equal(store_domain_step(s, 1 + rnd_below(&rng, 20), &st, &more), 0);
+        while (more);
+        digest(s, d);
+        if (memcmp(d, ref, STORE_HASH_LEN) != 0 || st.conflicts != ref_st.conflicts ||
+            st.invalid != ref_st.invalid || st.waiting != ref_st.waiting)
+            fail_msg("round %d (KN_LIFECYCLE_SEED=0x%016" PRIx64
+                     "): the state applied in steps differs from the reference",
+                     round, seed);
+        close_store(s);
+    }
+    close_store(r);
+    raws_free(&all);
+}
+
 /* ================================ 3. concurrent conflicts ================================ */
 
 /* Into a fresh store in a random order; returns its digest and final stats. */
@@ -2245,6 +2326,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_waiting, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_fork_after_apply, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_determinism_property, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_bounded_steps, test_setup, test_teardown),
     };
     return cmocka_run_group_tests_name("lifecycle", tests, group_setup, group_teardown);
 }
