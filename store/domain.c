@@ -55,6 +55,8 @@ const char store__domain_schema_v4[] =
     "  PRIMARY KEY(height, hash)) WITHOUT ROWID;"
     "CREATE TABLE dom_cursor(name TEXT PRIMARY KEY, author BLOB NOT NULL, seq INTEGER NOT NULL,"
     "  hash BLOB NOT NULL, height INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE dom_counts(one INTEGER PRIMARY KEY CHECK(one = 1),"
+    "  conflicts INTEGER NOT NULL, invalid INTEGER NOT NULL);"
     "DELETE FROM p_subjects; DELETE FROM p_nodes; DELETE FROM p_offices; DELETE FROM p_admins;"
     "DELETE FROM p_orders; DELETE FROM p_appointments; DELETE FROM p_meetings;"
     "DELETE FROM p_reserves; DELETE FROM p_catalogue; DELETE FROM p_invoices;";
@@ -621,9 +623,10 @@ static int key_cmp(uint64_t ah, const uint8_t *ahash, uint64_t bh, const uint8_t
 }
 
 /*
- * Apply one queued entry. Its header was read when it got its height, so only the payload is
- * read here, and only for a known event type: applying reads the log in the order of heights,
- * which jumps between feeds, so every read saved is a page not fetched.
+ * Apply one queued entry: its status (enum dom_status), or a KN_E code. Its header was read when it
+ * got its height, so only the payload is read here, and only for a known event type: applying reads
+ * the log in the order of heights, which jumps between feeds, so every read saved is a page not
+ * fetched.
  */
 static int apply_one(struct store *s, const struct dom_item *it, const uint8_t hub[STORE_KEY_LEN],
                      struct store_entry *e, struct dom_ctx *c)
@@ -672,11 +675,12 @@ static int apply_one(struct store *s, const struct dom_item *it, const uint8_t h
         dom_done(st);
     if (status < 0)
         return status;
-    return s_exec(s,
-                  "INSERT INTO p_applied(author, seq, hash, height, type, status, reason)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                  "bibitit", e->author, (int64_t)e->seq, e->hash, (int64_t)it->k.height, e->type,
-                  (int64_t)status, status == DOM_APPLIED ? "" : c->reason);
+    r = s_exec(s,
+               "INSERT INTO p_applied(author, seq, hash, height, type, status, reason)"
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+               "bibitit", e->author, (int64_t)e->seq, e->hash, (int64_t)it->k.height, e->type,
+               (int64_t)status, status == DOM_APPLIED ? "" : c->reason);
+    return r < 0 ? r : status;
 }
 
 /* ---- the order: a height for every held entry, in the table heights ---- */
@@ -833,9 +837,8 @@ static int resolve(struct store *s, struct resolver *rv, size_t budget, size_t *
 {
     struct store_entry *e = kn_xmalloc(sizeof(*e));
     struct feed_cursor cur = { 0 };
-    int r = store__db_err(sqlite3_prepare_v2(
-        s->db, "SELECT seq, header FROM log WHERE author = ?1 AND seq >= ?2 ORDER BY seq", -1,
-        &cur.st, NULL));
+    int r = prepare(s, "SELECT seq, header FROM log WHERE author = ?1 AND seq >= ?2 ORDER BY seq",
+                    &cur.st);
 
     *count = 0;
     for (size_t root = 0; root < rv->n && r == 0 && *count < budget; root++) {
@@ -895,7 +898,8 @@ static int resolve(struct store *s, struct resolver *rv, size_t budget, size_t *
         while (rv->top > 0)
             rv->f[rv->stack[--rv->top].feed].on_stack = false;
     }
-    sqlite3_finalize(cur.st);
+    if (cur.st)
+        sqlite3_reset(cur.st);
     free(e);
     return r;
 }
@@ -950,7 +954,8 @@ static int rebuild_projection(struct store *s)
         if ((r = sql(s, text)) < 0)
             return r;
     }
-    if ((r = sql(s, "DELETE FROM dom_cursor")) < 0 || (r = sql(s, "DELETE FROM dom_queue")) < 0 ||
+    if ((r = sql(s, "DELETE FROM dom_cursor")) < 0 || (r = sql(s, "DELETE FROM dom_counts")) < 0 ||
+        (r = sql(s, "DELETE FROM dom_queue")) < 0 ||
         (r = sql(s, "INSERT INTO dom_queue(height, hash, author, seq, type, ts)"
                     " SELECT height, hash, author, seq, type, ts FROM heights"
                     " ORDER BY height, hash")) < 0)
@@ -981,11 +986,13 @@ static int enqueue_fresh(struct store *s, bool *rebuilt)
         *rebuilt = true;
         return rebuild_projection(s);
     }
-    if ((r = sql(s, "INSERT INTO dom_queue(height, hash, author, seq, type, ts)"
+    if ((r = s_exec(s,
+                    "INSERT INTO dom_queue(height, hash, author, seq, type, ts)"
                     " SELECT height, hash, author, seq, type, ts FROM heights_fresh"
-                    " ORDER BY height, hash")) < 0)
+                    " ORDER BY height, hash",
+                    "")) < 0)
         return r;
-    return sql(s, "DELETE FROM heights_fresh");
+    return s_exec(s, "DELETE FROM heights_fresh", "");
 }
 
 /* Apply queued entries in order, at most budget of them; *more when some are left. */
@@ -1034,9 +1041,21 @@ static int apply_queued(struct store *s, const uint8_t hub[STORE_KEY_LEN], size_
             *more = true;
             break;
         }
-        for (size_t i = 0; i < n && r >= 0; i++)
+        int64_t nconflict = 0, ninvalid = 0;
+        for (size_t i = 0; i < n && r >= 0; i++) {
             r = apply_one(s, &items[i], hub, e, c);
+            nconflict += r == DOM_CONFLICT;
+            ninvalid += r == DOM_INVALID;
+        }
         if (r < 0)
+            break;
+        /* Statuses only change when the projection starts again, which clears the counts. */
+        if ((nconflict || ninvalid) &&
+            (r = s_exec(s,
+                        "INSERT INTO dom_counts(one, conflicts, invalid) VALUES (1, ?1, ?2)"
+                        " ON CONFLICT(one) DO UPDATE SET conflicts = conflicts + ?1,"
+                        " invalid = invalid + ?2",
+                        "ii", nconflict, ninvalid)) < 0)
             break;
         const struct dom_key *last = &items[n - 1].k;
         if ((r = s_exec(s, "DELETE FROM dom_queue WHERE (height, hash) <= (?1, ?2)", "ib",
@@ -1119,10 +1138,8 @@ static int process(struct store *s, bool force_rebuild, size_t budget,
     stats->applied += applied;
     if (r < 0)
         goto out;
-    if ((r = s_row(s, &st,
-                   "SELECT count(*) FILTER (WHERE status = 1), count(*) FILTER (WHERE status = 2)"
-                   " FROM p_applied WHERE status != 0",
-                   "")) == 1) {
+    stats->conflicts = stats->invalid = 0;
+    if ((r = s_row(s, &st, "SELECT conflicts, invalid FROM dom_counts", "")) == 1) {
         stats->conflicts = (size_t)sqlite3_column_int64(st, 0);
         stats->invalid = (size_t)sqlite3_column_int64(st, 1);
         dom_done(st);
