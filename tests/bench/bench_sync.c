@@ -1008,12 +1008,13 @@ static void bench_live(const struct nodes *n)
     sqlite3_stmt *q;
     uint8_t hub_pk[STORE_KEY_LEN];
     store_unhex(n->hub_id, hub_pk, STORE_KEY_LEN);
-    if (sqlite3_prepare_v2(odb,
-                           "SELECT (SELECT max(seq) FROM log WHERE author = ?1),"
-                           " (SELECT h.seq FROM heights h WHERE h.author = ?1 AND EXISTS (SELECT 1 FROM"
-                           "  p_applied a WHERE a.height = h.height AND a.hash = h.hash)"
-                           "  ORDER BY h.seq DESC LIMIT 1)",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            odb,
+            "SELECT (SELECT max(seq) FROM log WHERE author = ?1),"
+            " (SELECT h.seq FROM heights h WHERE h.author = ?1 AND EXISTS (SELECT 1 FROM"
+            "  p_applied a WHERE a.height = h.height AND a.hash = h.hash)"
+            "  ORDER BY h.seq DESC LIMIT 1)",
+            -1, &q, NULL) != SQLITE_OK)
         fatal("office database: %s", sqlite3_errmsg(odb));
     sqlite3_bind_blob(q, 1, hub_pk, STORE_KEY_LEN, SQLITE_STATIC);
 
