@@ -35,7 +35,7 @@ struct peer {
     int dial; /* index into the dial list, or -1 for an accepted connection */
     bool writing, closing, connected;
     uint64_t since, last_rx, last_tx;
-    char name[64];
+    char name[128];
     struct peer *next;
 };
 
