@@ -81,7 +81,7 @@ static int digits(const char *s, int n)
 }
 
 /* A time: milliseconds, YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS][Z], all UTC. */
-static int parse_time(const char *s, uint64_t *out)
+int node_parse_time(const char *s, uint64_t *out)
 {
     size_t len = strlen(s);
     int y, mo, d, h = 0, mi = 0, sec = 0;
@@ -172,7 +172,7 @@ static int cmd_step(const char *dir, size_t which, int argc, char **argv)
         const char *v = argv[++i];
         if (kind == STORE_FIELD_UINT) {
             uint64_t u;
-            if (parse_time(v, &u) < 0 || u > INT64_MAX) {
+            if (node_parse_time(v, &u) < 0 || u > INT64_MAX) {
                 fprintf(stderr,
                         "kortnod: %s wants a number, a date YYYY-MM-DD or a time "
                         "YYYY-MM-DDTHH:MMZ, not '%s'\n",
@@ -422,7 +422,7 @@ static int cmd_report(const char *dir, int argc, char **argv)
         } else if (!strcmp(o, "--csv")) {
             fmt = FMT_CSV;
         } else if (!strcmp(o, "--now") && i + 1 < argc) {
-            if (parse_time(argv[++i], &a.now_ms) < 0) {
+            if (node_parse_time(argv[++i], &a.now_ms) < 0) {
                 fprintf(stderr, "kortnod: --now wants a date or time, not '%s'\n", argv[i]);
                 return 2;
             }

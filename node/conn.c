@@ -184,7 +184,7 @@ int node_conn_pump(struct node_conn *c)
                     break;
                 }
                 b->n = b->used = 0;
-                r = store_range(c->n->store, f.v[i].author, *have + 1, 0, batch_add, b);
+                r = store_range(c->n->store, f.v[i].author, *have + 1, f.v[i].seq, batch_add, b);
                 if (r < 0)
                     break;
                 r = 0;
@@ -218,11 +218,29 @@ out:
     return r < 0 ? fail(c, r, "reading the log") : 0;
 }
 
+/*
+ * What a refused entry says of the peer: an entry that fails verification (signature, hash
+ * links, payload, form) is a bad peer; an entry trust refuses (a revoked key, a role that may
+ * not write its type), or one that no longer links because the one before it was refused, is a
+ * peer that does not know (yet) what this node knows.
+ */
+static void on_reject(void *ud, size_t index, const struct store_entry *e, int err)
+{
+    struct node_conn *c = ud;
+    (void)index;
+    (void)e;
+    if (err == KN_EREVOKED || err == KN_EUNAUTHORISED || err == KN_EHELDFULL || err == KN_ESEQ ||
+        err == KN_EAFTERBAD || err == KN_EFORKED)
+        return;
+    c->bad_entries++;
+}
+
 static int on_entries(struct node_conn *c, const struct sync_msg *m)
 {
     struct store_ingest_result res;
     struct store_entry e;
-    int r = store_ingest(c->n->store, m->entries, m->count, &res, NULL, NULL);
+    c->bad_entries = 0;
+    int r = store_ingest(c->n->store, m->entries, m->count, &res, on_reject, c);
     if (r < 0)
         return fail(c, r, "storing entries");
     c->entries_in += res.accepted;
@@ -234,7 +252,9 @@ static int on_entries(struct node_conn *c, const struct sync_msg *m)
         if (e.seq > *have)
             *have = e.seq;
     }
-    if (res.rejected > 0)
+    c->entries_held += res.held;
+    c->entries_refused += res.refused;
+    if (c->bad_entries > 0)
         return fail(c, KN_EPROTO, "the peer sent entries that do not verify");
     /* During catch-up feeds arrive one after another, each from its start, so applying every
      * batch would rebuild the projection again and again: apply once at "synced", then per

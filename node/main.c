@@ -52,6 +52,16 @@ static const char usage_text[] =
     "  peer add HOST:PORT NODEID\n"
     "                          a peer for the daemon to dial\n"
     "\n"
+    "Trust (the hub's key is the root; entries of keys it has not enrolled wait, revoked ones\n"
+    "are refused):\n"
+    "  node enrol NODEID --role office|mobile --office OFFICE [--valid-until YYYY-MM-DD]\n"
+    "             [--out FILE]  hub: enrol a node key; --out writes the hub's feed up to the\n"
+    "                          enrolment for the new node to import (offline enrolment)\n"
+    "  node revoke NODEID [--from-seq N]\n"
+    "                          hub: refuse what the key signs from seq N on (default: after\n"
+    "                          what the hub holds of it)\n"
+    "  node list [--json]      the keys the hub's feed names, and entries held of unknown ones\n"
+    "\n"
     "Options:\n"
     "  --data DIR   the node's data directory (default: $KORTNOD_DATA, then\n"
     "               ~/.local/share/kortnod)\n"
@@ -541,7 +551,15 @@ static int cmd_import(const char *dir, struct opts *o)
     int r = node_import(n, o->argv[1], &rep, stdout, isatty(2) ? stderr : NULL);
     printf("import %s: %llu records: %zu new, %zu already held, %zu refused, %zu fork proofs\n",
            o->argv[1], (unsigned long long)rep.records, rep.total.accepted, rep.total.duplicates,
-           rep.total.rejected, rep.total.forks);
+           rep.total.rejected + rep.total.refused, rep.total.forks);
+    if (rep.total.held || rep.total.released)
+        printf("trust: %zu entries of keys the hub has not enrolled are held (not stored, not "
+               "passed on) until it does; %zu held earlier were stored now\n",
+               rep.total.held, rep.total.released);
+    if (rep.total.refused)
+        printf("trust: %zu entries refused: a key the hub revoked, or a role that may not write "
+               "them (kortnod node list)\n",
+               rep.total.refused);
     /* Apply what arrived to the card domain's state, when this node knows its hub. */
     struct store_domain_stats stats;
     int dr = store_domain_sync(n->store, false, &stats);
@@ -840,6 +858,8 @@ int main(int argc, char **argv)
         rc = cmd_sync(dir, &o);
     else if (!strcmp(cmd, "peer"))
         rc = cmd_peer(dir, &o);
+    else if (!strcmp(cmd, "node"))
+        rc = node_cmd_trust(dir, o.argc, o.argv);
     else if (!strcmp(cmd, "status"))
         rc = cmd_status(dir, &o);
     else if (!strcmp(cmd, "help") && o.argc == 2 && !strcmp(sub, "steps")) {

@@ -127,6 +127,23 @@ int node_cmd_domain(const char *dir, int argc, char **argv, bool *handled);
 int node_report_text(struct node *n, enum store_report which, const struct store_report_args *a,
                      const char *title, FILE *out);
 
+/* node_parse_time() - ms since 1970 from ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z] (UTC): 0 or -1.
+ */
+int node_parse_time(const char *s, uint64_t *out);
+
+/*
+ * node_cmd_trust() - `kortnod node enrol|revoke|list`: the hub enrols and revokes node keys;
+ * every node lists what its hub's feed says of them. Returns the exit code.
+ */
+int node_cmd_trust(const char *dir, int argc, char **argv);
+
+/*
+ * node_export_feed() - write to path a bundle of author's feed from seq 1 to upto: the hub's feed
+ * up to an enrolment, for a new office to import before it ever reaches the hub.
+ */
+int node_export_feed(struct node *n, const char *path, const uint8_t author[STORE_KEY_LEN],
+                     uint64_t upto, uint64_t *count);
+
 /* node_domain_usage() - the list of steps and their options. */
 void node_domain_usage(FILE *out);
 
@@ -168,6 +185,9 @@ struct node_conn {
     int hub_known;           /* 0 not looked up, 1 none, 2 hub holds the hub's id */
     uint8_t hub[STORE_KEY_LEN];
     uint64_t entries_in, entries_out, bytes_out, wire_in;
+    uint64_t entries_held;    /* from keys the hub has not enrolled (yet): kept aside */
+    uint64_t entries_refused; /* refused by trust: a revoked key, a role that may not */
+    size_t bad_entries;       /* entries of the last batch that failed verification */
     int error;
     char why[96];
 };

@@ -63,7 +63,22 @@ static int collect_feed(void *ud, const struct store_feed *f)
     return 0;
 }
 
+static int export_feeds(struct node *n, const char *path, json_t *since, const uint8_t *only,
+                        uint64_t upto, uint64_t *count);
+
 int node_export(struct node *n, const char *path, json_t *since, uint64_t *count)
+{
+    return export_feeds(n, path, since, NULL, 0, count);
+}
+
+int node_export_feed(struct node *n, const char *path, const uint8_t author[STORE_KEY_LEN],
+                     uint64_t upto, uint64_t *count)
+{
+    return export_feeds(n, path, NULL, author, upto, count);
+}
+
+static int export_feeds(struct node *n, const char *path, json_t *since, const uint8_t *only,
+                        uint64_t upto, uint64_t *count)
 {
     struct export_ctx x = { .fd = -1 };
     struct feed_list feeds = { 0 };
@@ -90,9 +105,9 @@ int node_export(struct node *n, const char *path, json_t *since, uint64_t *count
         json_t *seq = since ? json_object_get(since, hex) : NULL;
         if (seq)
             have = (uint64_t)json_integer_value(seq);
-        if (have >= feeds.v[i].seq)
+        if (have >= feeds.v[i].seq || (only && memcmp(only, feeds.v[i].author, STORE_KEY_LEN) != 0))
             continue;
-        if ((r = store_range(n->store, feeds.v[i].author, have + 1, 0, export_entry, &x)) < 0)
+        if ((r = store_range(n->store, feeds.v[i].author, have + 1, upto, export_entry, &x)) < 0)
             goto out;
     }
     sync_bundle_put_trailer(&x.buf, x.count);
@@ -154,6 +169,9 @@ static void add_result(struct store_ingest_result *t, const struct store_ingest_
     t->duplicates += r->duplicates;
     t->rejected += r->rejected;
     t->forks += r->forks;
+    t->held += r->held;
+    t->refused += r->refused;
+    t->released += r->released;
 }
 
 int node_import(struct node *n, const char *path, struct node_import_report *rep, FILE *msgs,

@@ -19,6 +19,7 @@
  * applied from its front: a step of either costs memory bounded by its size and the number of
  * feeds, never by the number of entries held (docs/events.md, "How it is computed").
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,6 +161,11 @@ static int prepare(struct store *s, const char *sql, sqlite3_stmt **out)
         abort(); /* more distinct statements than the cache holds: raise DOM_NCACHE */
     }
     return 0;
+}
+
+int store__dom_prepare(struct store *s, const char *sql, sqlite3_stmt **out)
+{
+    return prepare(s, sql, out);
 }
 
 static void bind_args(sqlite3_stmt *st, const char *fmt, va_list ap)
@@ -581,14 +587,26 @@ static int check_writer(struct dom_ctx *c, const uint8_t hub[STORE_KEY_LEN])
     if (!(c->ev->writers & (DOM_W_OFFICE | DOM_W_MOBILE)))
         return dom_invalid(c, "only the hub may write %s", c->ev->type);
     store_hex(c->e->author, STORE_KEY_LEN, node);
-    r = dom_row(c, &st, "SELECT role, office FROM p_nodes WHERE node = ?1", "t", node);
+    r = dom_row(c, &st,
+                "SELECT role, office, coalesce(valid_until_ms, 0), coalesce(revoked_from, 0)"
+                " FROM p_nodes WHERE node = ?1",
+                "t", node);
     if (r < 0)
         return r;
     if (r == 0)
         return dom_invalid(c, "the writer is not a node bound to an office by the hub");
     bool office_role = strcmp((const char *)sqlite3_column_text(st, 0), "office") == 0;
+    bool bound = sqlite3_column_text(st, 0)[0] != '\0';
     bool same = strcmp((const char *)sqlite3_column_text(st, 1), c->office) == 0;
+    uint64_t until = (uint64_t)sqlite3_column_int64(st, 2);
+    uint64_t revoked = (uint64_t)sqlite3_column_int64(st, 3);
     dom_done(st);
+    if (!bound)
+        return dom_invalid(c, "the writer is not a node bound to an office by the hub");
+    if (revoked && c->e->seq >= revoked)
+        return dom_invalid(c, "the hub revoked the writer's key from seq %" PRIu64 " on", revoked);
+    if (until && c->e->timestamp_ms > until)
+        return dom_invalid(c, "the writer's enrolment ended before this entry was written");
     if (!(c->ev->writers & (office_role ? DOM_W_OFFICE : DOM_W_MOBILE)))
         return dom_invalid(c, "a %s node may not write %s", office_role ? "office" : "mobile",
                            c->ev->type);
@@ -726,7 +744,8 @@ static int load_feeds(struct store *s, struct resolver *rv)
               " (SELECT min(seq) FROM forks k WHERE k.author = f.author),"
               " (SELECT seq FROM heights h WHERE h.author = f.author ORDER BY seq DESC LIMIT 1),"
               " (SELECT height FROM heights h WHERE h.author = f.author"
-              "  ORDER BY seq DESC LIMIT 1)"
+              "  ORDER BY seq DESC LIMIT 1),"
+              " (SELECT revoked_from FROM t_nodes t WHERE t.node = f.author)"
               " FROM feeds f ORDER BY f.author",
               "");
     if (r <= 0)
@@ -745,6 +764,10 @@ static int load_feeds(struct store *s, struct resolver *rv)
         if (sqlite3_column_type(st, 2) != SQLITE_NULL &&
             (uint64_t)sqlite3_column_int64(st, 2) < f->end)
             f->end = (uint64_t)sqlite3_column_int64(st, 2);
+        /* A revoked key's entries from its revocation on are cut, as a fork is. */
+        if (sqlite3_column_type(st, 5) != SQLITE_NULL &&
+            (uint64_t)sqlite3_column_int64(st, 5) < f->end)
+            f->end = (uint64_t)sqlite3_column_int64(st, 5);
         f->next = (uint64_t)sqlite3_column_int64(st, 3) + 1;
         f->last_height = (uint64_t)sqlite3_column_int64(st, 4);
     } while ((rc = sqlite3_step(st)) == SQLITE_ROW);
@@ -1094,12 +1117,14 @@ static int process(struct store *s, bool force_rebuild, size_t budget,
             return r;
         stats->rebuilt = true;
     }
-    /* A fork proof that arrived after entries at or past the fork got heights: every entry that
-     * depends on them has a greater height, so dropping the heights from the lowest of them on
-     * takes back exactly enough; the state must be what it would be had the proof come first. */
+    /* A fork proof (or a revocation) that arrived after entries at or past the fork got heights:
+     * every entry that depends on them has a greater height, so dropping the heights from the
+     * lowest of them on takes back exactly enough; the state must be what it would be had the proof
+     * come first. */
     if ((r = s_row(s, &st,
-                   "SELECT min(h.height) FROM forks f JOIN heights h"
-                   " ON h.author = f.author AND h.seq >= f.seq",
+                   "SELECT min(h.height) FROM (SELECT author, seq FROM forks UNION ALL"
+                   " SELECT node, revoked_from FROM t_nodes WHERE revoked_from IS NOT NULL) f"
+                   " JOIN heights h ON h.author = f.author AND h.seq >= f.seq",
                    "")) < 0)
         return r;
     if (r == 1) {
@@ -1128,6 +1153,14 @@ static int process(struct store *s, bool force_rebuild, size_t budget,
         else if (rv.f[i].blocked)
             stats->waiting += rv.f[i].end - rv.f[i].next;
     }
+    /* Entries of keys the hub has not enrolled (yet) wait too, outside the log (trust.c). */
+    if ((r = s_row(s, &st, "SELECT count(*) FROM t_held", "")) < 0)
+        goto out;
+    if (r == 1) {
+        stats->waiting += (size_t)sqlite3_column_int64(st, 0);
+        dom_done(st);
+    }
+    r = 0;
     if (*more)
         goto out;
 

@@ -216,8 +216,40 @@ static int node_bound(struct dom_ctx *c)
         return r < 0 ? r : dom_conflict(c, "no office %s is registered", office);
     if (!strcmp(s, "closed"))
         return dom_conflict(c, "office %s is closed", office);
-    return dom_exec(c, "INSERT OR REPLACE INTO p_nodes(node, role, office) VALUES (?1, ?2, ?3)",
-                    "ttt", node, role, office);
+    /* A key's role is fixed by its first enrolment (store/trust.c): the log refuses or stores
+     * its entries by that role, and the state must agree. */
+    sqlite3_stmt *st;
+    if ((r = dom_row(c, &st, "SELECT role FROM p_nodes WHERE node = ?1", "t", node)) < 0)
+        return r;
+    if (r == 1) {
+        bool same = strcmp((const char *)sqlite3_column_text(st, 0), role) == 0;
+        dom_done(st);
+        if (!same)
+            return dom_conflict(c, "node %.8s… is enrolled with another role; enrol a new key",
+                                node);
+    }
+    uint64_t until = dom_uint(c, "valid_until_ms");
+    return dom_exec(
+        c,
+        "INSERT INTO p_nodes(node, role, office, valid_until_ms) VALUES (?1, ?2, ?3, ?4)"
+        " ON CONFLICT(node) DO UPDATE SET office = excluded.office,"
+        " valid_until_ms = excluded.valid_until_ms",
+        "ttti", node, role, office, until ? (int64_t)until : (int64_t)0);
+}
+
+/* From from_seq on, nothing the key signs is stored (store/trust.c) or applied. */
+static int node_revoked(struct dom_ctx *c)
+{
+    char node[65];
+    TEXT(c, "node", node);
+    uint64_t from = dom_uint(c, "from_seq");
+    if (from == 0 || from > INT64_MAX)
+        return dom_invalid(c, "from_seq must be 1 or more");
+    return dom_exec(c,
+                    "INSERT INTO p_nodes(node, role, office, revoked_from) VALUES (?1, '', '', ?2)"
+                    " ON CONFLICT(node) DO UPDATE SET revoked_from ="
+                    " min(coalesce(revoked_from, ?2), ?2)",
+                    "ti", node, (int64_t)from);
 }
 
 static int office_notice(struct dom_ctx *c)
@@ -829,9 +861,14 @@ static const struct dom_field f_office_updated[] = {
 static const struct dom_field f_office[] = { ID("office"), END };
 static const struct dom_field f_admin_added[] = { ID("office"), ID("admin"), T("name"), END };
 static const struct dom_field f_admin_removed[] = { ID("office"), ID("admin"), END };
-static const struct dom_field f_node_bound[] = {
-    { "node", DOM_F_NODE, true, NULL }, ID("office"), E("role", node_roles), END
-};
+static const struct dom_field f_node_bound[] = { { "node", DOM_F_NODE, true, NULL },
+                                                 ID("office"),
+                                                 E("role", node_roles),
+                                                 { "valid_until_ms", DOM_F_UINT, false, NULL },
+                                                 END };
+static const struct dom_field f_node_revoked[] = { { "node", DOM_F_NODE, true, NULL },
+                                                   U("from_seq"),
+                                                   END };
 static const struct dom_field f_order_placed[] = { ID("order"),  ID("care_provider"), T("holder"),
                                                    ID("office"), ID("card_type"),     END };
 static const struct dom_field f_card_shipped[] = { ID("order"), ID("serial"), ID("rek"), END };
@@ -875,6 +912,7 @@ const struct dom_event store__dom_events[] = {
     { "admin.added", HUB, "office", "office", f_admin_added, admin_added },
     { "admin.removed", HUB, "office", "office", f_admin_removed, admin_removed },
     { "node.bound", HUB, "node", "node", f_node_bound, node_bound },
+    { "node.revoked", HUB, "node", "node", f_node_revoked, node_revoked },
     { "office.notice", HUB | DOM_W_OFFICE, "office", "office", f_office, office_notice },
     { "office.closed", HUB, "office", "office", f_office, office_closed },
     { "order.placed", HUB, "order", "order", f_order_placed, order_placed },

@@ -20,6 +20,11 @@ struct store {
     int in_tx;
     uint64_t writes; /* transactions this connection committed (data_version counts others') */
     struct store__dom *dom; /* the domain's cached statements, created on first use */
+    int hub_state;          /* 0 not read yet, 1 known (hub), 2 none */
+    uint8_t hub[32];
+    uint8_t *enrolled; /* keys enrolled by entries stored in this transaction (trust.c) */
+    size_t nenrolled, enrolled_cap;
+    bool releasing;
 };
 
 /* store__db_err() - the KN_E code for an SQLite result code (0 for OK, ROW and DONE). */
@@ -30,6 +35,31 @@ extern const char store__domain_schema[];
 extern const char store__domain_schema_v3[];
 extern const char store__domain_schema_v4[];
 void store__dom_free(struct store *s);
+/* store__dom_prepare() - a statement cached by its text pointer (pass a literal), reset. */
+int store__dom_prepare(struct store *s, const char *sql, sqlite3_stmt **out);
+
+/* ---- Trust at the log (trust.c) ---- */
+extern const char store__trust_schema_v5[];
+#define STORE__TRUST_STORE 0
+#define STORE__TRUST_HOLD  1
+/* store__hub() - true and *hub (may be NULL) when this node knows its hub. */
+bool store__hub(struct store *s, uint8_t hub[32]);
+/* store__trust_gate() - STORE__TRUST_STORE, STORE__TRUST_HOLD, or the KN_E code of a refusal. */
+int store__trust_gate(struct store *s, const struct store_entry *e);
+/* store__trust_note() - an entry was stored: keep t_nodes in step with the hub's feed. */
+int store__trust_note(struct store *s, const struct store_entry *e, const uint8_t *payload,
+                      size_t len);
+/* store__trust_own() - may this node append an entry of type at seq? What every other node
+ * would refuse is refused here, so that a feed never stops at a refused entry. 0 or KN_E code. */
+int store__trust_own(struct store *s, const char *type, uint64_t seq);
+/* store__trust_hold() - keep a checked entry of a key not enrolled (yet) aside. */
+int store__trust_hold(struct store *s, const struct store_entry *e, const uint8_t *payload);
+/* store__trust_note_release() - try node's held entries again at the end of the transaction. */
+void store__trust_note_release(struct store *s, const uint8_t node[32]);
+/* store__trust_release() - ingest what was held of keys enrolled in this transaction. */
+int store__trust_release(struct store *s, struct store_ingest_result *res);
+/* store__trust_rebuild() - t_nodes from the hub's feed held (after migration). */
+int store__trust_rebuild(struct store *s);
 
 /* msgpack-c packer writing into a fixed buffer; overflow is remembered, not written. */
 struct store__buf {

@@ -57,7 +57,10 @@
     X(NOREADER, "no card reader found")                                                     \
     X(NOPCSCD, "the smart card service (pcscd) is not running")                             \
     X(REFUSED, "refused by the rules of the card's life")                                   \
-    X(NOHUB, "this node does not know its hub (kortnod init --hub NODEID)")
+    X(NOHUB, "this node does not know its hub (kortnod init --hub NODEID)")                 \
+    X(REVOKED, "refused: the hub revoked the author's key from this seq on")                \
+    X(UNAUTHORISED, "refused: the author's role may not write this event type")             \
+    X(HELDFULL, "refused: too many entries held from a key the hub has not enrolled")
 
 enum kn_error {
     KN_EAGAIN = -EAGAIN,

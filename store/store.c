@@ -60,7 +60,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_MARK_FORKED] = "UPDATE feeds SET forked = 1 WHERE author = ?1",
     [ST_INSERT_FORK] = "INSERT OR IGNORE INTO forks(author, seq, held, other)"
                        " VALUES (?1, ?2, ?3, ?4)",
-    [ST_FEEDS] = "SELECT author, forked FROM feeds ORDER BY author",
+    [ST_FEEDS] = "SELECT f.author, f.forked, t.revoked_from FROM feeds f"
+                 " LEFT JOIN t_nodes t ON t.node = f.author ORDER BY f.author",
     [ST_RANGE] = "SELECT l.header, p.body FROM log l LEFT JOIN payloads p"
                  " ON p.author = l.author AND p.seq = l.seq"
                  " WHERE l.author = ?1 AND l.seq >= ?2 AND l.seq <= ?3 ORDER BY l.seq",
@@ -126,6 +127,12 @@ static int exec(struct store *s, const char *sql)
     return db_err(s, sqlite3_exec(s->db, sql, NULL, NULL, NULL));
 }
 
+static int trust_after_migrate(struct store *s)
+{
+    /* The statements are prepared after migrating; store_range prepares its own. */
+    return store__trust_rebuild(s);
+}
+
 static int migrate(struct store *s)
 {
     sqlite3_stmt *st = NULL;
@@ -165,6 +172,10 @@ static int migrate(struct store *s)
     if (version < 3 && (r = exec(s, store__domain_schema_v3)) < 0)
         goto out;
     if (version < 4 && (r = exec(s, store__domain_schema_v4)) < 0)
+        goto out;
+    /* Version 5: trust at the log; t_nodes is filled from the hub's feed already held. */
+    if (version < 5 &&
+        ((r = exec(s, store__trust_schema_v5)) < 0 || (r = trust_after_migrate(s)) < 0))
         goto out;
     /* Later versions add their steps here, each guarded by version < N. */
     if (version < SCHEMA_VERSION) {
@@ -228,6 +239,7 @@ void store_close(struct store *s)
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(s->st[i]);
     store__dom_free(s);
+    free(s->enrolled);
     if (s->db && s->in_tx)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(s->db);
@@ -246,6 +258,7 @@ int store_meta_set(struct store *s, const char *key, const char *value)
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
     int r = db_err(s, sqlite3_step(st));
     sqlite3_reset(st);
+    s->hub_state = 0; /* "hub" may have changed */
     return r;
 }
 
@@ -382,7 +395,9 @@ static int insert_entry(struct store *s, const struct store_entry *e, const uint
     sqlite3_bind_int64(st, 2, (sqlite3_int64)e->seq);
     sqlite3_bind_blob(st, 3, payload ? (const void *)payload : "", (int)e->payload_len,
                       SQLITE_STATIC);
-    return step_done(s, st);
+    if ((r = step_done(s, st)) < 0)
+        return r;
+    return store__trust_note(s, e, payload, (size_t)e->payload_len);
 }
 
 static int insert_feed(struct store *s, const uint8_t author[STORE_KEY_LEN])
@@ -411,12 +426,17 @@ static int append_tx(struct store *s, void *arg)
         return KN_EFORKED;
     if ((r = feed_tip(s, s->id->pk, &seq, prev)) < 0)
         return r;
+    if ((r = store__trust_own(s, a->draft->type, seq + 1)) < 0)
+        return r;
     r = store_entry_sign(a->draft, seq + 1, seq ? prev : NULL, s->id->sk, a->out);
     if (r < 0)
         return r;
     if (seq == 0 && (r = insert_feed(s, s->id->pk)) < 0)
         return r;
-    return insert_entry(s, a->out, a->draft->payload);
+    if ((r = insert_entry(s, a->out, a->draft->payload)) < 0)
+        return r;
+    /* The hub enrolling a key: what was held of it is stored now. */
+    return store__trust_release(s, NULL);
 }
 
 int store_append(struct store *s, const struct store_draft *draft, struct store_entry *out)
@@ -463,6 +483,38 @@ static void reject(struct ingest *in, struct item *it, int err)
     in->res->rejected++;
     if (in->cb)
         in->cb(in->ud, it->index, &it->e, err);
+}
+
+/* Valid, but refused by trust: counted apart from the entries that fail verification. */
+static void refuse(struct ingest *in, struct item *it, int err)
+{
+    in->res->refused++;
+    if (in->cb)
+        in->cb(in->ud, it->index, &it->e, err);
+}
+
+/*
+ * The author is not enrolled (yet): keep each entry that is whole and signed aside, to be stored
+ * when the enrolment arrives. One signature check per entry: held entries are few.
+ */
+static int hold_feed(struct store *s, struct ingest *in, size_t from, size_t to)
+{
+    for (size_t k = from; k < to; k++) {
+        struct item *it = in->order[k];
+        if (it->err || store_entry_verify_sig(&it->e) != 0) {
+            reject(in, it, it->err ? it->err : KN_ESIG);
+            continue;
+        }
+        int r = store__trust_hold(s, &it->e, it->payload);
+        if (r == KN_EHELDFULL) {
+            refuse(in, it, r);
+            continue;
+        }
+        if (r < 0)
+            return r;
+        in->res->held++;
+    }
+    return 0;
 }
 
 /* The state of one feed while its part of the batch is taken. */
@@ -574,8 +626,13 @@ static int ingest_feed(struct store *s, struct ingest *in, size_t from, size_t t
 {
     struct feed_walk w = { 0 };
     const uint8_t *author = in->order[from]->e.author;
+    int refused = 0; /* the trust refusal the rest of the feed follows */
     int r;
 
+    if ((r = store__trust_gate(s, &in->order[from]->e)) == STORE__TRUST_HOLD)
+        return hold_feed(s, in, from, to);
+    if (r < 0 && r != KN_EREVOKED && r != KN_EUNAUTHORISED)
+        return r;
     if ((r = feed_tip(s, author, &w.tip, w.tip_hash)) < 0 ||
         (r = feed_forked(s, author, &w.forked)) < 0 || (r = insert_feed(s, author)) < 0)
         return r;
@@ -585,7 +642,25 @@ static int ingest_feed(struct store *s, struct ingest *in, size_t from, size_t t
 
     for (size_t k = from; k < to && r == 0; k++) {
         struct item *it = in->order[k];
-        if (w.forked) {
+        int verdict = 0;
+        if (!refused && !w.forked && !w.broken && it->e.seq >= w.next && !it->err &&
+            (verdict = store__trust_gate(s, &it->e)) < 0 && verdict != KN_EREVOKED &&
+            verdict != KN_EUNAUTHORISED) {
+            r = verdict;
+            break;
+        }
+        if (refused) {
+            refuse(in, it, refused == KN_EREVOKED ? KN_EREVOKED : KN_EAFTERBAD);
+        } else if (verdict < 0) {
+            /* Store what links up to it; nothing after it can link without it. */
+            if ((r = flush_run(s, in, &w)) == 0) {
+                if (w.broken)
+                    reject(in, it, KN_EAFTERBAD);
+                else
+                    refuse(in, it, verdict);
+            }
+            refused = verdict;
+        } else if (w.forked) {
             reject(in, it, KN_EFORKED);
         } else if (w.broken) {
             reject(in, it, KN_EAFTERBAD);
@@ -615,6 +690,16 @@ static int ingest_feed(struct store *s, struct ingest *in, size_t from, size_t t
         r = flush_run(s, in, &w);
     free(w.run);
     return r;
+}
+
+static int ingest_tx(struct store *s, void *arg);
+
+/* The batch, then what it released: an enrolment from the hub lets held entries in. */
+static int ingest_all(struct store *s, void *arg)
+{
+    struct ingest *in = arg;
+    int r = ingest_tx(s, arg);
+    return r < 0 ? r : store__trust_release(s, in->res);
 }
 
 static int ingest_tx(struct store *s, void *arg)
@@ -669,7 +754,7 @@ int store_ingest(struct store *s, const struct store_raw *batch, size_t n,
     in.n = ndecoded;
     qsort(in.order, in.n, sizeof(*in.order), item_cmp);
 
-    r = with_tx(s, ingest_tx, &in);
+    r = with_tx(s, ingest_all, &in);
     if (r < 0) {
         /* Nothing was stored: what the counters said about this batch no longer holds. */
         memset(res, 0, sizeof(*res));
@@ -766,6 +851,16 @@ int store_clock(struct store *s, store_feed_cb cb, void *ud)
         f.forked = sqlite3_column_int(st, 1) != 0;
         if ((r = feed_tip(s, f.author, &f.seq, f.tip_hash)) < 0)
             goto out;
+        /* A revoked key's entries from its revocation on are not offered to anyone. */
+        uint64_t revoked = (uint64_t)sqlite3_column_int64(st, 2);
+        if (revoked && f.seq >= revoked) {
+            f.seq = revoked - 1;
+            memset(f.tip_hash, 0, sizeof(f.tip_hash));
+            struct store_entry *e = kn_xmalloc(sizeof(*e));
+            if (f.seq > 0 && store_get(s, f.author, f.seq, e, NULL, NULL) == 0)
+                memcpy(f.tip_hash, e->hash, STORE_HASH_LEN);
+            free(e);
+        }
         if ((r = cb(ud, &f)) != 0)
             goto out;
     }

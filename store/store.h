@@ -26,7 +26,7 @@
 #include "kn.h"
 
 #define STORE_VERSION        1
-#define STORE_SCHEMA_VERSION 4  /* PRAGMA user_version of the database */
+#define STORE_SCHEMA_VERSION 5  /* PRAGMA user_version of the database */
 #define STORE_KEY_LEN        32 /* Ed25519 public key: the author / node id */
 #define STORE_SECRET_LEN     64 /* libsodium Ed25519 secret key (seed and public key) */
 #define STORE_HASH_LEN       32 /* BLAKE2b-256 */
@@ -226,7 +226,9 @@ int store_tx_rollback(struct store *s);
 /*
  * store_append() - sign draft as the next entry of our own feed and store it: seq and prev_hash
  * are taken from the feed's tip inside one transaction. Refuses with KN_EFORKED when our feed is
- * marked forked, KN_EINVAL without an identity. On success fills *out (may be NULL).
+ * marked forked, KN_EINVAL without an identity, and what every other node would refuse: KN_EREVOKED
+ * when the hub revoked this key from that seq on, KN_EUNAUTHORISED for a card-domain event type
+ * this node's role may not write (store/trust.c). On success fills *out (may be NULL).
  */
 int store_append(struct store *s, const struct store_draft *draft, struct store_entry *out);
 
@@ -238,6 +240,10 @@ struct store_ingest_result {
     size_t duplicates; /* already held, byte for byte */
     size_t rejected;   /* refused: reported through the callback */
     size_t forks;      /* fork proofs recorded */
+    size_t held;       /* kept aside: the author is not enrolled by the hub (yet) */
+    size_t refused;    /* valid, but refused by trust (revoked key, role): reported through the
+                        * callback; not a sign of a bad peer, which may not know yet */
+    size_t released;   /* held entries stored because their enrolment arrived (in accepted) */
 };
 
 /*
@@ -325,6 +331,26 @@ int store_data_version(struct store *s, uint64_t *out);
 
 /* store_count() - number of entries held. */
 int store_count(struct store *s, uint64_t *out);
+
+/* ---- Trust: which keys the hub enrolled (store/trust.c) ---- */
+
+/* What the hub's feed says of one key, and what is held of it. */
+struct store_trust {
+    uint8_t node[STORE_KEY_LEN];
+    char role[16];           /* office, mobile; "" when only held or only revoked */
+    char office[65];         /* the office it is enrolled for */
+    uint64_t valid_until_ms; /* 0: no end */
+    uint64_t revoked_from;   /* 0: not revoked; else entries from this seq on are refused */
+    uint64_t bound_seq;      /* the hub's entry that enrolled it last (0: none) */
+    uint64_t held;           /* entries kept aside until an enrolment arrives */
+};
+
+/* store_trust_node() - 0 and *out, or KN_ENOTFOUND when the hub's feed names no such key. */
+int store_trust_node(struct store *s, const uint8_t node[STORE_KEY_LEN], struct store_trust *out);
+
+/* store_trust_list() - every key the hub's feed names, and every key entries are held of. */
+typedef int (*store_trust_cb)(void *ud, const struct store_trust *t);
+int store_trust_list(struct store *s, store_trust_cb cb, void *ud);
 
 /* ---- The card domain: events applied to queryable state (store/domain.c, events.c) ---- */
 
