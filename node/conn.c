@@ -285,8 +285,15 @@ static int on_message(struct node_conn *c, const struct sync_msg *m)
         if (c->got_clock)
             return fail(c, KN_EPROTO, "a second clock");
         c->got_clock = true;
-        for (size_t i = 0; i < m->count; i++)
+        for (size_t i = 0; i < m->count; i++) {
             *peer_seq(c, m->clock[i].author, true) = m->clock[i].seq;
+            uint64_t tip;
+            if (memcmp(m->clock[i].author, c->n->id.pk, STORE_KEY_LEN) == 0 &&
+                store_own_seen(c->n->store, m->clock[i].seq, &tip) == 1 && m->clock[i].seq > tip) {
+                c->own_behind = m->clock[i].seq;
+                c->own_tip = tip;
+            }
+        }
         return node_conn_pump(c);
     case SYNC_MSG_ENTRIES:
         if (!c->got_clock)

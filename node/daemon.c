@@ -34,6 +34,7 @@ struct peer {
     struct node_conn conn;
     int dial; /* index into the dial list, or -1 for an accepted connection */
     bool writing, closing, connected;
+    bool warned_behind; /* said that this peer holds our own feed beyond our database */
     uint64_t since, last_rx, last_tx;
     char name[128];
     struct peer *next;
@@ -213,6 +214,23 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
                   p->name, p->conn.why);
             peer_close(p, NULL);
             return;
+        }
+        if (p->conn.own_behind && !p->warned_behind) {
+            p->warned_behind = true;
+            logf_(p->d, NODE_LOG_WARN,
+                  "peer %s holds this node's own feed up to seq %llu, this database only up to "
+                  "%llu: a restored backup or a copied disk? Writing is refused until the own "
+                  "feed is fetched back (kortnod recover); fetching it from this peer now",
+                  p->name, (unsigned long long)p->conn.own_behind,
+                  (unsigned long long)p->conn.own_tip);
+        } else if (p->conn.own_behind && p->warned_behind) {
+            uint64_t tip;
+            if (store_own_seen(p->d->n->store, 0, &tip) == 0) {
+                logf_(p->d, NODE_LOG_INFO,
+                      "own feed fetched back up to seq %llu from peer %s: writing allowed again",
+                      (unsigned long long)tip, p->name);
+                p->conn.own_behind = 0;
+            }
         }
         if (!was_open && p->conn.state == NODE_CONN_OPEN) {
             char id[9];

@@ -61,6 +61,10 @@ static const char usage_text[] =
     "                          hub: refuse what the key signs from seq N on (default: after\n"
     "                          what the hub holds of it)\n"
     "  node list [--json]      the keys the hub's feed names, and entries held of unknown ones\n"
+    "  recover [HOST:PORT NODEID]\n"
+    "                          after a restored backup or a copied disk: fetch this node's own\n"
+    "                          feed back from its peers (default: those in kortnod.conf); until\n"
+    "                          then it refuses to write\n"
     "\n"
     "Options:\n"
     "  --data DIR   the node's data directory (default: $KORTNOD_DATA, then\n"
@@ -685,6 +689,76 @@ static int cmd_sync(const char *dir, struct opts *o)
     return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
+/*
+ * kortnod recover [HOST:PORT NODEID]: fetch this node's own feed back from a peer (default: the
+ * peers in kortnod.conf, one after another) after a restored backup or a copied disk, so that
+ * it can write again without forking its feed.
+ */
+static int cmd_recover(const char *dir, struct opts *o)
+{
+    struct node_run_opts ro = { 0 };
+    struct node_peer_conf one;
+    char *text = NULL, err[256];
+    uint64_t before, tip;
+    struct node *n;
+
+    if (o->argc != 1 && o->argc != 3)
+        return usage_error("%s", "recover takes nothing (the peers in kortnod.conf) or "
+                                 "HOST:PORT NODEID");
+    if (o->argc == 3 &&
+        (!strchr(o->argv[1], ':') || store_unhex(o->argv[2], one.pk, STORE_KEY_LEN) < 0))
+        return usage_error("%s", "recover takes HOST:PORT NODEID (the peer's 64-hex-digit id)");
+    if (open_node(dir, &n))
+        return EXIT_FAIL;
+    int r = node_config_load(n, &ro, &text, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "kortnod: %s\n", r == KN_EINVAL ? err : kn_strerror(r));
+        node_close(n);
+        return EXIT_FAIL;
+    }
+    struct node_peer_conf *peers = ro.peers;
+    size_t npeers = ro.npeers;
+    if (o->argc == 3) {
+        one.addr = o->argv[1];
+        peers = &one;
+        npeers = 1;
+    }
+    int behind = store_own_seen(n->store, 0, &before);
+    printf("own feed: seq %llu in this database%s\n", (unsigned long long)before,
+           behind == 1 ? "; a peer has shown more of it" : "");
+    if (npeers == 0)
+        fprintf(stderr, "kortnod: recover: no peer to fetch from: give HOST:PORT NODEID, or "
+                        "add peers with 'kortnod peer add'\n");
+    for (size_t i = 0; i < npeers; i++) {
+        r = node_sync_once(n, peers[i].addr, peers[i].pk, NODE_LOG_WARN);
+        if (r < 0)
+            fprintf(stderr, "kortnod: recover: %s: %s\n", peers[i].addr,
+                    r == -ENOENT ? "no network key (DATA/network.key)" : kn_strerror(r));
+        behind = store_own_seen(n->store, 0, &tip);
+        if (behind == 0 && r == 0)
+            break;
+    }
+    behind = store_own_seen(n->store, 0, &tip);
+    int rc = EXIT_OK;
+    if (behind == 1) {
+        fprintf(stderr,
+                "kortnod: recover: the own feed is still behind what a peer showed (this "
+                "database holds seq %llu); try again when that peer can be reached\n",
+                (unsigned long long)tip);
+        rc = EXIT_FAIL;
+    } else if (behind < 0) {
+        fprintf(stderr, "kortnod: recover: %s\n", kn_strerror(behind));
+        rc = EXIT_FAIL;
+    } else {
+        printf("recovered: own feed up to seq %llu (%llu fetched back); this node can write "
+               "again\n",
+               (unsigned long long)tip, (unsigned long long)(tip - before));
+    }
+    node_config_free(&ro, text);
+    node_close(n);
+    return rc;
+}
+
 static int cmd_peer(const char *dir, struct opts *o)
 {
     uint8_t pk[STORE_KEY_LEN];
@@ -860,6 +934,8 @@ int main(int argc, char **argv)
         rc = cmd_peer(dir, &o);
     else if (!strcmp(cmd, "node"))
         rc = node_cmd_trust(dir, o.argc, o.argv);
+    else if (!strcmp(cmd, "recover"))
+        rc = cmd_recover(dir, &o);
     else if (!strcmp(cmd, "status"))
         rc = cmd_status(dir, &o);
     else if (!strcmp(cmd, "help") && o.argc == 2 && !strcmp(sub, "steps")) {

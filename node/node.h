@@ -188,6 +188,8 @@ struct node_conn {
     uint64_t entries_held;    /* from keys the hub has not enrolled (yet): kept aside */
     uint64_t entries_refused; /* refused by trust: a revoked key, a role that may not */
     size_t bad_entries;       /* entries of the last batch that failed verification */
+    uint64_t own_behind;      /* the peer holds our own feed up to this seq, beyond our tip */
+    uint64_t own_tip;         /* our own tip when the peer's clock came */
     int error;
     char why[96];
 };

@@ -20,47 +20,49 @@
  * Incomplete input is not an error but -EAGAIN (KN_EAGAIN): the caller keeps the bytes and
  * feeds more.
  */
-#define KN_ERRORS(X)                                                                        \
-    X(NOMEM, "out of memory")                                                               \
-    X(INVAL, "invalid argument")                                                            \
-    X(IO, "input/output error")                                                             \
-    X(NOTFOUND, "not found")                                                                \
-    X(EXISTS, "already exists")                                                             \
-    X(TRUNC, "truncated: the input ends inside a value")                                    \
-    X(TRAIL, "trailing bytes after the value")                                              \
-    X(NONCANON, "non-canonical encoding: an integer or length is not in its shortest form") \
-    X(TYPE, "wrong type for a field")                                                       \
-    X(MALFORMED, "malformed msgpack: reserved or unsupported byte")                         \
-    X(DEPTH, "nesting too deep")                                                            \
-    X(KEYORDER, "map keys not in canonical order or repeated")                              \
-    X(VERSION, "unknown entry version")                                                     \
-    X(TOOBIG, "entry too large")                                                            \
-    X(FIELD, "field value out of range")                                                    \
-    X(SEQ, "wrong seq: the entry does not follow the feed's last entry")                    \
-    X(PREV, "wrong prev_hash: the entry does not link to the previous entry")               \
-    X(SIG, "bad signature")                                                                 \
-    X(PAYLOAD, "payload does not match payload_hash")                                       \
-    X(NOPAYLOAD, "payload missing")                                                         \
-    X(AFTERBAD, "refused: an earlier entry of this feed in the batch was refused")          \
-    X(FORKED, "feed is forked: nothing more of it is applied")                              \
-    X(DB, "database error")                                                                 \
-    X(SCHEMA, "database schema is newer than this program")                                 \
-    X(CORRUPT, "database file is damaged")                                                  \
-    X(KEYPERM, "key file is readable by group or others (must be mode 0600)")               \
-    X(KEYFILE, "key file is malformed")                                                     \
-    X(CRYPTO, "cryptographic library failure")                                              \
-    X(JSON, "invalid JSON")                                                                 \
-    X(FORMAT, "not a kortnod export file, or an unsupported version of one")                \
-    X(PROTO, "protocol error")                                                              \
-    X(NOTINIT, "no kortnod node in this data directory (run 'kortnod init')")               \
-    X(PCSC, "PC/SC (smart card service) failure")                                           \
-    X(NOREADER, "no card reader found")                                                     \
-    X(NOPCSCD, "the smart card service (pcscd) is not running")                             \
-    X(REFUSED, "refused by the rules of the card's life")                                   \
-    X(NOHUB, "this node does not know its hub (kortnod init --hub NODEID)")                 \
-    X(REVOKED, "refused: the hub revoked the author's key from this seq on")                \
-    X(UNAUTHORISED, "refused: the author's role may not write this event type")             \
-    X(HELDFULL, "refused: too many entries held from a key the hub has not enrolled")
+#define KN_ERRORS(X)                                                                          \
+    X(NOMEM, "out of memory")                                                                 \
+    X(INVAL, "invalid argument")                                                              \
+    X(IO, "input/output error")                                                               \
+    X(NOTFOUND, "not found")                                                                  \
+    X(EXISTS, "already exists")                                                               \
+    X(TRUNC, "truncated: the input ends inside a value")                                      \
+    X(TRAIL, "trailing bytes after the value")                                                \
+    X(NONCANON, "non-canonical encoding: an integer or length is not in its shortest form")   \
+    X(TYPE, "wrong type for a field")                                                         \
+    X(MALFORMED, "malformed msgpack: reserved or unsupported byte")                           \
+    X(DEPTH, "nesting too deep")                                                              \
+    X(KEYORDER, "map keys not in canonical order or repeated")                                \
+    X(VERSION, "unknown entry version")                                                       \
+    X(TOOBIG, "entry too large")                                                              \
+    X(FIELD, "field value out of range")                                                      \
+    X(SEQ, "wrong seq: the entry does not follow the feed's last entry")                      \
+    X(PREV, "wrong prev_hash: the entry does not link to the previous entry")                 \
+    X(SIG, "bad signature")                                                                   \
+    X(PAYLOAD, "payload does not match payload_hash")                                         \
+    X(NOPAYLOAD, "payload missing")                                                           \
+    X(AFTERBAD, "refused: an earlier entry of this feed in the batch was refused")            \
+    X(FORKED, "feed is forked: nothing more of it is applied")                                \
+    X(DB, "database error")                                                                   \
+    X(SCHEMA, "database schema is newer than this program")                                   \
+    X(CORRUPT, "database file is damaged")                                                    \
+    X(KEYPERM, "key file is readable by group or others (must be mode 0600)")                 \
+    X(KEYFILE, "key file is malformed")                                                       \
+    X(CRYPTO, "cryptographic library failure")                                                \
+    X(JSON, "invalid JSON")                                                                   \
+    X(FORMAT, "not a kortnod export file, or an unsupported version of one")                  \
+    X(PROTO, "protocol error")                                                                \
+    X(NOTINIT, "no kortnod node in this data directory (run 'kortnod init')")                 \
+    X(PCSC, "PC/SC (smart card service) failure")                                             \
+    X(NOREADER, "no card reader found")                                                       \
+    X(NOPCSCD, "the smart card service (pcscd) is not running")                               \
+    X(REFUSED, "refused by the rules of the card's life")                                     \
+    X(NOHUB, "this node does not know its hub (kortnod init --hub NODEID)")                   \
+    X(REVOKED, "refused: the hub revoked the author's key from this seq on")                  \
+    X(UNAUTHORISED, "refused: the author's role may not write this event type")               \
+    X(HELDFULL, "refused: too many entries held from a key the hub has not enrolled")         \
+    X(BEHIND, "a peer holds this node's own feed further than its database does (a restored " \
+              "backup or a copied disk?): run 'kortnod recover' before writing")
 
 enum kn_error {
     KN_EAGAIN = -EAGAIN,

@@ -428,6 +428,10 @@ static int append_tx(struct store *s, void *arg)
         return r;
     if ((r = store__trust_own(s, a->draft->type, seq + 1)) < 0)
         return r;
+    /* A peer showed our own feed beyond this database: writing now would fork it. */
+    char seen[24];
+    if (store_meta_get(s, "own_seen", seen, sizeof(seen)) == 0 && strtoull(seen, NULL, 10) > seq)
+        return KN_EBEHIND;
     r = store_entry_sign(a->draft, seq + 1, seq ? prev : NULL, s->id->sk, a->out);
     if (r < 0)
         return r;
@@ -437,6 +441,30 @@ static int append_tx(struct store *s, void *arg)
         return r;
     /* The hub enrolling a key: what was held of it is stored now. */
     return store__trust_release(s, NULL);
+}
+
+int store_own_seen(struct store *s, uint64_t seq, uint64_t *tip_out)
+{
+    uint8_t hash[STORE_HASH_LEN];
+    char buf[24];
+    uint64_t tip, cur = 0;
+    if (!s->id)
+        return KN_EINVAL;
+    int r = feed_tip(s, s->id->pk, &tip, hash);
+    if (r < 0)
+        return r;
+    if (tip_out)
+        *tip_out = tip;
+    if (store_meta_get(s, "own_seen", buf, sizeof(buf)) == 0)
+        cur = strtoull(buf, NULL, 10);
+    if (seq <= tip)
+        return cur > tip ? 1 : 0;
+    if (seq > cur) {
+        snprintf(buf, sizeof(buf), "%llu", (unsigned long long)seq);
+        if ((r = store_meta_set(s, "own_seen", buf)) < 0)
+            return r;
+    }
+    return 1;
 }
 
 int store_append(struct store *s, const struct store_draft *draft, struct store_entry *out)

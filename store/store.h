@@ -232,6 +232,15 @@ int store_tx_rollback(struct store *s);
  */
 int store_append(struct store *s, const struct store_draft *draft, struct store_entry *out);
 
+/*
+ * store_own_seen() - a peer showed this node's own feed up to seq. When that is beyond the
+ * database's own tip (a restored backup, a copied disk), it is remembered, and store_append()
+ * refuses with KN_EBEHIND until the own feed is fetched back up to it (entries of the own feed
+ * arriving from peers are stored as any other). Returns 1 while the own feed is behind what a
+ * peer showed, 0 when it is not, or a KN_E code; *tip (may be NULL) is the own tip.
+ */
+int store_own_seen(struct store *s, uint64_t seq, uint64_t *tip);
+
 /* Why store_ingest() refused an entry; index is its position in the batch. */
 typedef void (*store_reject_cb)(void *ud, size_t index, const struct store_entry *e, int err);
 
