@@ -34,7 +34,8 @@ start a
 start b
 wait_link
 append a 1 x
-wait_seq b a 1 5 "A's entry reaches B"
+# A's feed starts with its enrolment of B (lib.sh: enrol).
+wait_seq b a $((ENROLS[a] + 1)) 5 "A's entry reaches B"
 
 for round in "a INT" "a TERM" "b INT" "b TERM"; do
     read -r who sig <<<"$round"
@@ -66,9 +67,12 @@ stop a TERM 2
 N=20000
 run "$GEN_ENTRIES" "$T/a" "$N" --pad 1000 --tx 2000
 expect_rc 0 "gen_entries into A"
-total=$OUT
+tip=$OUT
 start a
 new_office s a
+# gen_entries printed A's tip; the enrolment of S (lib.sh: enrol) follows it in A's feed.
+total=$((tip + ENROL_ENTRIES))
+[[ "$(seq_of a a)" == "$total" ]] || fail "A's feed is at $(seq_of a a), not $total"
 "$KORTNOD" --data "$T/s" sync --log-level debug "127.0.0.1:${PORT[a]}" "${NID[a]}" \
     >"$T/s.sync.out" 2>"$T/s.sync.log" &
 spid=$!

@@ -21,6 +21,11 @@ STARTED=()
 declare -A DPID=() # NAME -> pid of its running daemon
 declare -A PORT=() # NAME -> its port
 declare -A NID=()  # NAME -> its node id
+# Entries `enrol` writes into the hub's own feed per office (office.registered, node.bound), and
+# how many it wrote into each hub's feed so far (HUB -> count): every exact count of a hub's feed
+# in the tests adds ENROLS[HUB].
+ENROL_ENTRIES=2
+declare -A ENROLS=()
 
 sync_cleanup() {
     local rc=$? pid f
@@ -85,13 +90,36 @@ new_hub() {
 }
 
 # new_office NAME HUB [NETKEYFILE] - an office of HUB's network (or of the network of the key in
-# NETKEYFILE) in $T/NAME; its id in NID[NAME].
+# NETKEYFILE) in $T/NAME, enrolled by HUB (see enrol); its id in NID[NAME].
 new_office() {
+    new_unenrolled "$@"
+    enrol "$1" "$2"
+}
+
+# new_unenrolled NAME HUB [NETKEYFILE] - as new_office, but HUB does not enrol it: the others
+# hold its entries aside instead of storing them.
+new_unenrolled() {
     local name=$1 hub=$2 key=${3:-$T/$2/network.key}
     kn "$T/$name" init --role office --name "$name" --hub "${NID[$hub]}" --network-key "$key"
     expect_rc 0 "init --role office $name --hub $hub --network-key $key"
     NID[$name]=$OUT
     [[ "$OUT" =~ ^[0-9a-f]{64}$ ]] || fail "init printed '$OUT', not a node id"
+}
+
+# enrol NAME HUB - HUB registers an office NAME and enrols NAME's key as its office node: the
+# other nodes store NAME's entries only once they hold that enrolment (store/trust.c).
+enrol() {
+    local name=$1 hub=$2 before after
+    before=$(seq_of "$hub" "$hub")
+    kn "$T/$hub" office register --office "$name" --kind organisation --name "$name" \
+        --town "$name" --place "Storgatan 1" --booking "070-000 00 00" --days mon,tue
+    expect_rc 0 "office register $name at $hub"
+    kn "$T/$hub" node enrol "${NID[$name]}" --role office --office "$name"
+    expect_rc 0 "node enrol $name at $hub"
+    after=$(seq_of "$hub" "$hub")
+    ((after == before + ENROL_ENTRIES)) ||
+        fail "enrol $name at $hub: the hub's feed went from $before to $after, not +$ENROL_ENTRIES"
+    ENROLS[$hub]=$((${ENROLS[$hub]:-0} + ENROL_ENTRIES))
 }
 
 # peer NAME OTHER - NAME's daemon dials OTHER (kortnod peer add).

@@ -5,7 +5,8 @@
 # 20,000 entries of its own (written by gen_entries); B, holding 3 of its own, runs `kortnod sync`
 # with A and is killed with SIGKILL once its clock shows some but not all of A's feed. What B kept
 # verifies; a second `sync` completes (exit 0) and reports exactly the missing entries as
-# "entries in"; then B's clock is exactly A's and `log verify --every` passes on both.
+# "entries in"; then B's clock is exactly A's and `log verify --every` passes on both. A's feed
+# also holds, after its 20,000, the hub's enrolment of each B (lib.sh: enrol).
 # shellcheck source=tests/sync/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -27,6 +28,7 @@ killed=0
 for attempt in 1 2 3 4 5; do
     b=b$attempt
     new_office "$b" a
+    NA=$((N + ENROLS[a])) # A's feed now: its N and the enrolments of b1 .. $b
     append "$b" 3 own
     "$KORTNOD" --data "$T/$b" sync --log-level debug "127.0.0.1:${PORT[a]}" "${NID[a]}" \
         >"$T/$b.sync1.out" 2>"$T/$b.sync1.log" &
@@ -36,7 +38,7 @@ for attempt in 1 2 3 4 5; do
     deadline=$(($(now_ms) + 30000))
     while alive "$spid" && (($(now_ms) < deadline)); do
         k=$(seq_of "$b" a)
-        if ((k > 0 && k < N)); then
+        if ((k > 0 && k < NA)); then
             kill -KILL "$spid"
             killed=1
             break
@@ -54,20 +56,27 @@ for attempt in 1 2 3 4 5; do
 done
 ((killed)) || fail "5 attempts: the sync always finished before it could be killed"
 k=$(seq_of "$b" a)
-((k > 0 && k < N)) || fail "after the kill $b holds A's feed up to $k, want between 1 and $((N - 1))"
-ok "sync of $b killed with SIGKILL after $k of $N entries"
+((k > 0 && k < NA)) || fail "after the kill $b holds A's feed up to $k, want between 1 and $((NA - 1))"
+ok "sync of $b killed with SIGKILL after $k of $NA entries"
 
+# On a later attempt A also holds the 3 entries of each earlier B, which A sends after its own
+# feed: count those this B stored before the kill (0 unless the kill came late).
+prev=0
+for ((j = 1; j < attempt; j++)); do
+    prev=$((prev + $(seq_of "$b" "b$j")))
+done
 kn "$T/$b" log verify --every
 expect_rc 0 "log verify --every at $b after the SIGKILL"
-expect_text "ok, $((k + 3)) entries checked" "$OUT" "$b holds $k of A's entries and its own 3"
-ok "what $b kept verifies: $k of A's entries and its own 3"
+expect_text "ok, $((k + 3 + prev)) entries checked" "$OUT" "$b holds $k of A's entries, its own 3 and $prev of earlier B nodes"
+ok "what $b kept verifies: $k of A's entries and its own 3 (and $prev of earlier B nodes)"
 
 sync_cmd "$b" a
 expect_rc 0 "the second sync of $b with A"
 expect_text '^sync: [0-9]+ entries in' "$OUT" "the second sync prints its counts"
 got=$(entries_in "$OUT")
-[[ "$got" == $((N - k)) ]] ||
-    fail "the second sync brought $got entries in, want exactly the $((N - k)) missing ($N - $k)
+want=$((NA - k + 3 * (attempt - 1) - prev))
+[[ "$got" == "$want" ]] ||
+    fail "the second sync brought $got entries in, want exactly the $want missing ($NA - $k of A's, $((3 * (attempt - 1) - prev)) of earlier B nodes)
 $OUT"
 ok "the second sync completes and brings in only the $got missing entries"
 
@@ -76,16 +85,16 @@ cb=$(clock_json "$b")
 [[ "$ca" == "$cb" ]] || fail "after the second sync the clocks differ
 A: $ca
 $b: $cb"
-[[ "$(seq_in "$ca" "${NID[a]}")" == "$N" && "$(seq_in "$ca" "${NID[$b]}")" == 3 ]] ||
-    fail "the common clock is not A at $N and $b at 3: $ca"
+[[ "$(seq_in "$ca" "${NID[a]}")" == "$NA" && "$(seq_in "$ca" "${NID[$b]}")" == 3 ]] ||
+    fail "the common clock is not A at $NA and $b at 3: $ca"
 kn "$T/$b" log verify --every
 expect_rc 0 "log verify --every at $b"
-expect_text "ok, $((N + 3)) entries checked" "$OUT" "$b holds $((N + 3)) entries"
-ok "$b ends with exactly A's clock (A $N, $b 3); log verify --every passes"
+expect_text "ok, $((NA + 3 * attempt)) entries checked" "$OUT" "$b holds $((NA + 3 * attempt)) entries"
+ok "$b ends with exactly A's clock (A $NA, $b 3); log verify --every passes"
 
 stop a TERM 5
 [[ "$STOP_RC" == 0 ]] || fail "A exited with status $STOP_RC after SIGTERM"
 kn "$T/a" log verify --every
 expect_rc 0 "log verify --every at A"
-expect_text "ok, $((N + 3 * attempt)) entries checked" "$OUT" "A holds its own and the B nodes' entries"
+expect_text "ok, $((NA + 3 * attempt)) entries checked" "$OUT" "A holds its own and the B nodes' entries"
 ok "A stops cleanly; its log verifies"
