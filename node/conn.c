@@ -117,6 +117,73 @@ static int send_clock(struct node_conn *c)
     return r;
 }
 
+/* The fork proofs held, copied, to go out in messages of at most SYNC_MAX_BATCH. */
+struct proofs {
+    struct store_raw *v;
+    size_t n, cap;
+};
+
+static int collect_proof(void *ud, const uint8_t *held, size_t hlen, const uint8_t *other,
+                         size_t olen)
+{
+    struct proofs *p = ud;
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 8;
+        p->v = kn_xrealloc(p->v, p->cap * sizeof(*p->v));
+    }
+    uint8_t *buf = kn_xmalloc(hlen + olen + 1);
+    memcpy(buf, held, hlen);
+    memcpy(buf + hlen, other, olen);
+    p->v[p->n++] = (struct store_raw){ buf, hlen, buf + hlen, olen };
+    return 0;
+}
+
+/* Every fork proof this node holds, once per connection after the clock: so a fork found
+ * anywhere reaches every node, which then stops the feed at the fork (docs/protocol.md). */
+static int send_forks(struct node_conn *c)
+{
+    struct proofs p = { 0 };
+    struct sync_buf plain;
+    int r = store_fork_proofs(c->n->store, collect_proof, &p);
+    sync_buf_init(&plain);
+    for (size_t i = 0; r == 0 && i < p.n; i += SYNC_MAX_BATCH) {
+        size_t k = p.n - i < SYNC_MAX_BATCH ? p.n - i : SYNC_MAX_BATCH;
+        if ((r = sync_msg_put_forks(&plain, p.v + i, k)) == 0)
+            send_plain(c, &plain);
+    }
+    sync_buf_finish(&plain);
+    for (size_t i = 0; i < p.n; i++)
+        free((void *)p.v[i].signed_header);
+    free(p.v);
+    if (r == 0)
+        c->forks_sent = p.n;
+    return r;
+}
+
+static int count_fork(void *ud, const struct store_fork *f)
+{
+    (void)f;
+    (*(size_t *)ud)++;
+    return 0;
+}
+
+static int on_forks(struct node_conn *c, const struct sync_msg *m)
+{
+    for (size_t i = 0; i < m->count; i++) {
+        int r = store_fork_add(c->n->store, m->entries[i].signed_header, m->entries[i].signed_len,
+                               m->entries[i].payload, m->entries[i].payload_len);
+        if (r < 0 && (r == KN_EDB || r == KN_ECORRUPT))
+            return fail(c, r, "storing a fork proof");
+        if (r < 0)
+            return fail(c, KN_EPROTO, "the peer sent a fork proof that proves nothing");
+        if (r == 1) {
+            c->forks_in++;
+            c->domain_dirty = true;
+        }
+    }
+    return c->peer_synced ? node_conn_apply(c) : 0;
+}
+
 struct batch {
     struct store_raw raw[SYNC_MAX_BATCH];
     uint8_t *arena;
@@ -168,6 +235,11 @@ int node_conn_pump(struct node_conn *c)
         version == c->pumped_version)
         return 0;
     c->pumped_version = version;
+    /* A fork proof found (or heard of) since the connection began goes out at once. */
+    size_t nforks = 0;
+    if (store_forks(c->n->store, count_fork, &nforks) == 0 && nforks != c->forks_sent &&
+        (r = send_forks(c)) < 0)
+        goto out;
     if ((r = store_clock(c->n->store, collect, &f)) < 0)
         goto out;
     b = kn_xmalloc(sizeof(*b));
@@ -175,7 +247,7 @@ int node_conn_pump(struct node_conn *c)
     sync_buf_init(&plain);
     for (int pass = 0; pass < 2 && r == 0; pass++) {
         for (size_t i = 0; i < f.n && r == 0; i++) {
-            if (is_hub(c, f.v[i].author) != (pass == 0) || f.v[i].forked)
+            if (is_hub(c, f.v[i].author) != (pass == 0))
                 continue;
             uint64_t *have = peer_seq(c, f.v[i].author, true);
             while (*have < f.v[i].seq && r == 0) {
@@ -253,6 +325,10 @@ static int on_entries(struct node_conn *c, const struct sync_msg *m)
             *have = e.seq;
     }
     c->entries_held += res.held;
+    c->forks_in += res.forks;
+    /* A fork this batch proved goes back at once: the peer may hold the other branch. */
+    if (res.forks > 0 && (r = send_forks(c)) < 0)
+        return fail(c, r, "reading the fork proofs");
     c->entries_refused += res.refused;
     if (c->bad_entries > 0)
         return fail(c, KN_EPROTO, "the peer sent entries that do not verify");
@@ -302,6 +378,10 @@ static int on_message(struct node_conn *c, const struct sync_msg *m)
     case SYNC_MSG_SYNCED:
         c->peer_synced = true;
         return node_conn_apply(c);
+    case SYNC_MSG_FORKS:
+        if (!c->got_clock)
+            return fail(c, KN_EPROTO, "fork proofs before the clock");
+        return on_forks(c, m);
     }
     return fail(c, KN_EPROTO, "an unknown message");
 }
@@ -338,6 +418,8 @@ int node_conn_input(struct node_conn *c, const uint8_t *data, size_t len)
             c->state = NODE_CONN_OPEN;
             if ((r = send_clock(c)) < 0)
                 return fail(c, r, "reading the clock");
+            if ((r = send_forks(c)) < 0)
+                return fail(c, r, "reading the fork proofs");
         }
     }
     r = sync_box_open(&c->recv, c->in.data, c->in.len, &used, &c->plain);

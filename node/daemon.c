@@ -34,7 +34,8 @@ struct peer {
     struct node_conn conn;
     int dial; /* index into the dial list, or -1 for an accepted connection */
     bool writing, closing, connected;
-    bool warned_behind; /* said that this peer holds our own feed beyond our database */
+    bool warned_behind;  /* said that this peer holds our own feed beyond our database */
+    uint64_t forks_said; /* fork proofs from this peer already in the log */
     uint64_t since, last_rx, last_tx;
     char name[128];
     struct peer *next;
@@ -214,6 +215,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
                   p->name, p->conn.why);
             peer_close(p, NULL);
             return;
+        }
+        if (p->conn.forks_in > p->forks_said) {
+            p->forks_said = p->conn.forks_in;
+            logf_(p->d, NODE_LOG_WARN,
+                  "peer %s: %llu new fork proof(s): a node signed two entries at one seq; its feed "
+                  "is stored and applied only up to there (kortnod report alerts)",
+                  p->name, (unsigned long long)p->conn.forks_in);
         }
         if (p->conn.own_behind && !p->warned_behind) {
             p->warned_behind = true;

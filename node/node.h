@@ -190,6 +190,8 @@ struct node_conn {
     size_t bad_entries;       /* entries of the last batch that failed verification */
     uint64_t own_behind;      /* the peer holds our own feed up to this seq, beyond our tip */
     uint64_t own_tip;         /* our own tip when the peer's clock came */
+    uint64_t forks_in;        /* fork proofs from the peer that were new here */
+    size_t forks_sent;        /* fork proofs held when they were last sent to the peer */
     int error;
     char why[96];
 };

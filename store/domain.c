@@ -1306,7 +1306,21 @@ int store_domain_write(struct store *s, const char *type, const uint8_t *payload
     }
 
     struct store_draft d = { type, timestamp_ms, deps, ndeps, payload, len };
-    if ((r = store_append(s, &d, e)) < 0)
+    if ((r = store_append(s, &d, e)) == KN_EUNAUTHORISED || r == KN_EREVOKED) {
+        /* What every other node would refuse (store/trust.c), said as the rules say it. */
+        if (reason && r == KN_EREVOKED)
+            snprintf(reason, rsize, "the hub revoked this node's key");
+        else if (reason && !(ev->writers & (DOM_W_OFFICE | DOM_W_MOBILE)))
+            snprintf(reason, rsize, "only the hub may write %s", type);
+        else if (reason) {
+            struct store_trust t;
+            bool known = s->id && store_trust_node(s, s->id->pk, &t) == 0;
+            snprintf(reason, rsize, "a %s node may not write %s", known ? t.role : "such a", type);
+        }
+        r = KN_EREFUSED;
+        goto fail;
+    }
+    if (r < 0)
         goto fail;
     if ((r = process(s, false, SIZE_MAX, &stats, &more)) < 0)
         goto fail;

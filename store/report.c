@@ -82,6 +82,17 @@ static const char sql_alerts[] =
     " FROM p_offices o JOIN p_orders p ON p.office = o.office"
     " WHERE o.status IN ('notice', 'closed')"
     " AND p.state IN ('shipped', 'notice', 'collected', 'stored') GROUP BY o.office"
+    " UNION ALL SELECT 'fork', coalesce((SELECT n.office FROM p_nodes n"
+    "  WHERE n.node = lower(hex(f.author))), ''), lower(hex(f.author)),"
+    " 'signed two entries at seq ' || min(f.seq) || ' (a copied disk or a written-to backup?):"
+    " applied up to seq ' || (min(f.seq) - 1) || '; enrol a new key for the office'"
+    " FROM forks f GROUP BY f.author"
+    " UNION ALL SELECT 'revoked-key-wrote', t.office, lower(hex(t.node)),"
+    " 'revoked from seq ' || t.revoked_from || ', yet entries up to seq ' || t.tip ||"
+    " ' reached this node before the revocation: kept, not applied, not passed on'"
+    " FROM (SELECT node, office, revoked_from,"
+    "  (SELECT max(seq) FROM log l WHERE l.author = node) AS tip FROM t_nodes"
+    "  WHERE revoked_from IS NOT NULL) t WHERE t.tip >= t.revoked_from"
     " ORDER BY 1, 2, 3";
 
 /*

@@ -45,6 +45,7 @@ enum stmt_id {
     ST_META_GET,
     ST_META_SET,
     ST_FORKS,
+    ST_FORK_SEQ,
     ST_VERIFY,
     ST__COUNT
 };
@@ -60,7 +61,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_MARK_FORKED] = "UPDATE feeds SET forked = 1 WHERE author = ?1",
     [ST_INSERT_FORK] = "INSERT OR IGNORE INTO forks(author, seq, held, other)"
                        " VALUES (?1, ?2, ?3, ?4)",
-    [ST_FEEDS] = "SELECT f.author, f.forked, t.revoked_from FROM feeds f"
+    [ST_FEEDS] = "SELECT f.author, f.forked, t.revoked_from,"
+                 " (SELECT min(seq) FROM forks k WHERE k.author = f.author) FROM feeds f"
                  " LEFT JOIN t_nodes t ON t.node = f.author ORDER BY f.author",
     [ST_RANGE] = "SELECT l.header, p.body FROM log l LEFT JOIN payloads p"
                  " ON p.author = l.author AND p.seq = l.seq"
@@ -69,6 +71,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [ST_META_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
     [ST_FORKS] = "SELECT author, seq FROM forks ORDER BY author, seq",
+    [ST_FORK_SEQ] = "SELECT min(seq) FROM forks WHERE author = ?1 HAVING count(*) > 0",
     [ST_VERIFY] = "SELECT l.author, l.seq, l.header, p.body FROM log l LEFT JOIN payloads p"
                   " ON p.author = l.author AND p.seq = l.seq ORDER BY l.author, l.seq",
 };
@@ -353,6 +356,17 @@ static int feed_tip(struct store *s, const uint8_t author[STORE_KEY_LEN], uint64
     return r;
 }
 
+/* The first seq the author is known to have signed twice, 0 when none. */
+static int fork_seq(struct store *s, const uint8_t author[STORE_KEY_LEN], uint64_t *seq)
+{
+    sqlite3_stmt *st = stmt(s, ST_FORK_SEQ);
+    sqlite3_bind_blob(st, 1, author, STORE_KEY_LEN, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *seq = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(s, rc);
+}
+
 static int feed_forked(struct store *s, const uint8_t author[STORE_KEY_LEN], bool *forked)
 {
     sqlite3_stmt *st = stmt(s, ST_FEED_FORKED);
@@ -527,10 +541,16 @@ static void refuse(struct ingest *in, struct item *it, int err)
  */
 static int hold_feed(struct store *s, struct ingest *in, size_t from, size_t to)
 {
+    bool broken = false;
     for (size_t k = from; k < to; k++) {
         struct item *it = in->order[k];
+        if (broken) {
+            reject(in, it, KN_EAFTERBAD); /* as for a stored feed: nothing after a bad entry */
+            continue;
+        }
         if (it->err || store_entry_verify_sig(&it->e) != 0) {
             reject(in, it, it->err ? it->err : KN_ESIG);
+            broken = true;
             continue;
         }
         int r = store__trust_hold(s, &it->e, it->payload);
@@ -555,6 +575,7 @@ struct feed_walk {
     size_t nrun;
     bool broken; /* an entry was refused: the rest of the feed follows it */
     bool forked;
+    uint64_t fork_seq; /* the first seq the author signed twice (0: none known) */
 };
 
 static int store_run(struct store *s, struct ingest *in, struct feed_walk *w, size_t upto)
@@ -600,6 +621,29 @@ static int flush_run(struct store *s, struct ingest *in, struct feed_walk *w)
     return 0;
 }
 
+/* Keep a fork proof (held: the entry at seq; other: the second one at seq, or one at seq + 1
+ * that links elsewhere) and mark the feed forked. 1 when it is new, 0 when known. */
+static int record_fork(struct store *s, const uint8_t *author, uint64_t seq, const uint8_t *held,
+                       size_t hlen, const uint8_t *other, size_t olen)
+{
+    int r;
+    if ((r = insert_feed(s, author)) < 0)
+        return r;
+    sqlite3_stmt *ins = stmt(s, ST_INSERT_FORK);
+    sqlite3_bind_blob(ins, 1, author, STORE_KEY_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 2, (sqlite3_int64)seq);
+    sqlite3_bind_blob(ins, 3, held, (int)hlen, SQLITE_STATIC);
+    sqlite3_bind_blob(ins, 4, other, (int)olen, SQLITE_STATIC);
+    if ((r = step_done(s, ins)) < 0)
+        return r;
+    int fresh = sqlite3_changes(s->db) > 0;
+    sqlite3_stmt *mark = stmt(s, ST_MARK_FORKED);
+    sqlite3_bind_blob(mark, 1, author, STORE_KEY_LEN, SQLITE_STATIC);
+    if ((r = step_done(s, mark)) < 0)
+        return r;
+    return fresh;
+}
+
 /* An entry whose seq we hold: a copy, a forgery, or proof that the author forked the feed. */
 static int held_seq(struct store *s, struct ingest *in, struct feed_walk *w, struct item *it)
 {
@@ -632,21 +676,51 @@ static int held_seq(struct store *s, struct ingest *in, struct feed_walk *w, str
     memcpy(held, sqlite3_column_blob(st, 0), hlen);
     sqlite3_reset(st);
 
-    sqlite3_stmt *ins = stmt(s, ST_INSERT_FORK);
-    sqlite3_bind_blob(ins, 1, it->e.author, STORE_KEY_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(ins, 2, (sqlite3_int64)it->e.seq);
-    sqlite3_bind_blob(ins, 3, held, (int)hlen, SQLITE_STATIC);
-    sqlite3_bind_blob(ins, 4, it->e.signed_header, (int)it->e.signed_len, SQLITE_STATIC);
-    r = step_done(s, ins);
+    r = record_fork(s, it->e.author, it->e.seq, held, hlen, it->e.signed_header, it->e.signed_len);
     free(held);
     if (r < 0)
         return r;
-    sqlite3_stmt *mark = stmt(s, ST_MARK_FORKED);
-    sqlite3_bind_blob(mark, 1, it->e.author, STORE_KEY_LEN, SQLITE_STATIC);
-    if ((r = step_done(s, mark)) < 0)
+    in->res->forks++;
+    w->forked = true;
+    if (!w->fork_seq || it->e.seq < w->fork_seq)
+        w->fork_seq = it->e.seq;
+    return 0;
+}
+
+/*
+ * An entry that follows the tip by seq but links to another entry than the tip, with a good
+ * signature: the author signed two entries at the tip's seq. Kept as a fork proof (the held tip
+ * and this entry), like two entries with one seq; *proved is set. Otherwise nothing is done.
+ */
+static int link_fork(struct store *s, struct ingest *in, struct feed_walk *w, struct item *it,
+                     bool *proved)
+{
+    *proved = false;
+    if (it->err || w->tip == 0 || it->e.seq != w->tip + 1 ||
+        sodium_memcmp(it->e.prev_hash, w->tip_hash, STORE_HASH_LEN) == 0 ||
+        store_entry_verify_sig(&it->e) != 0)
+        return 0;
+    sqlite3_stmt *st = stmt(s, ST_GET);
+    sqlite3_bind_blob(st, 1, it->e.author, STORE_KEY_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)w->tip);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? KN_EDB : db_err(s, rc);
+    }
+    size_t hlen = (size_t)sqlite3_column_bytes(st, 0);
+    uint8_t *held = kn_xmalloc(hlen);
+    memcpy(held, sqlite3_column_blob(st, 0), hlen);
+    sqlite3_reset(st);
+    int r = record_fork(s, it->e.author, w->tip, held, hlen, it->e.signed_header, it->e.signed_len);
+    free(held);
+    if (r < 0)
         return r;
     in->res->forks++;
     w->forked = true;
+    if (!w->fork_seq || w->tip < w->fork_seq)
+        w->fork_seq = w->tip;
+    *proved = true;
     return 0;
 }
 
@@ -662,7 +736,8 @@ static int ingest_feed(struct store *s, struct ingest *in, size_t from, size_t t
     if (r < 0 && r != KN_EREVOKED && r != KN_EUNAUTHORISED)
         return r;
     if ((r = feed_tip(s, author, &w.tip, w.tip_hash)) < 0 ||
-        (r = feed_forked(s, author, &w.forked)) < 0 || (r = insert_feed(s, author)) < 0)
+        (r = feed_forked(s, author, &w.forked)) < 0 || (r = fork_seq(s, author, &w.fork_seq)) < 0 ||
+        (r = insert_feed(s, author)) < 0)
         return r;
     w.next = w.tip + 1;
     memcpy(w.next_prev, w.tip_hash, STORE_HASH_LEN);
@@ -671,7 +746,8 @@ static int ingest_feed(struct store *s, struct ingest *in, size_t from, size_t t
     for (size_t k = from; k < to && r == 0; k++) {
         struct item *it = in->order[k];
         int verdict = 0;
-        if (!refused && !w.forked && !w.broken && it->e.seq >= w.next && !it->err &&
+        bool past_fork = w.fork_seq && it->e.seq >= w.fork_seq;
+        if (!refused && !past_fork && !w.broken && it->e.seq >= w.next && !it->err &&
             (verdict = store__trust_gate(s, &it->e)) < 0 && verdict != KN_EREVOKED &&
             verdict != KN_EUNAUTHORISED) {
             r = verdict;
@@ -688,8 +764,10 @@ static int ingest_feed(struct store *s, struct ingest *in, size_t from, size_t t
                     refuse(in, it, verdict);
             }
             refused = verdict;
-        } else if (w.forked) {
-            reject(in, it, KN_EFORKED);
+        } else if (past_fork) {
+            /* Entries before a fork stay good; from it on, the author's word is worth nothing. */
+            if ((r = flush_run(s, in, &w)) == 0)
+                reject(in, it, KN_EFORKED);
         } else if (w.broken) {
             reject(in, it, KN_EAFTERBAD);
         } else if (it->e.seq < w.next) {
@@ -705,9 +783,13 @@ static int ingest_feed(struct store *s, struct ingest *in, size_t from, size_t t
         } else if (it->err || it->e.seq > w.next ||
                    sodium_memcmp(it->e.prev_hash, w.next_prev, STORE_HASH_LEN) != 0) {
             int err = it->err ? it->err : it->e.seq > w.next ? KN_ESEQ : KN_EPREV;
-            if ((r = flush_run(s, in, &w)) == 0)
+            bool proved = false;
+            if ((r = flush_run(s, in, &w)) == 0 && !w.broken && err == KN_EPREV)
+                r = link_fork(s, in, &w, it, &proved);
+            if (r == 0 && !proved)
                 reject(in, it, w.broken ? KN_EAFTERBAD : err);
-            w.broken = true;
+            if (!proved)
+                w.broken = true;
         } else {
             w.run[w.nrun++] = it;
             w.next = it->e.seq + 1;
@@ -879,8 +961,12 @@ int store_clock(struct store *s, store_feed_cb cb, void *ud)
         f.forked = sqlite3_column_int(st, 1) != 0;
         if ((r = feed_tip(s, f.author, &f.seq, f.tip_hash)) < 0)
             goto out;
-        /* A revoked key's entries from its revocation on are not offered to anyone. */
+        /* A revoked key's entries from its revocation on, and a forked feed's from the fork on,
+         * are offered to nobody: every node's clock stops there. */
         uint64_t revoked = (uint64_t)sqlite3_column_int64(st, 2);
+        uint64_t forked = (uint64_t)sqlite3_column_int64(st, 3);
+        if (forked && (!revoked || forked < revoked))
+            revoked = forked;
         if (revoked && f.seq >= revoked) {
             f.seq = revoked - 1;
             memset(f.tip_hash, 0, sizeof(f.tip_hash));
@@ -915,6 +1001,62 @@ int store_forks(struct store *s, store_fork_cb cb, void *ud)
     if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
         r = db_err(s, rc);
     sqlite3_reset(st);
+    return r;
+}
+
+int store_fork_proofs(struct store *s, store_fork_proof_cb cb, void *ud)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, r = db_err(s, sqlite3_prepare_v2(s->db,
+                                             "SELECT held, other FROM forks ORDER BY author, seq",
+                                             -1, &st, NULL));
+    while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        r = cb(ud, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+               sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+    if (r == 0 && rc != SQLITE_DONE)
+        r = db_err(s, rc);
+    sqlite3_finalize(st);
+    return r;
+}
+
+struct fork_args {
+    const uint8_t *held, *other;
+    size_t hlen, olen;
+    struct store_entry *a, *b;
+};
+
+static int fork_add_tx(struct store *s, void *arg)
+{
+    struct fork_args *f = arg;
+    return record_fork(s, f->a->author, f->a->seq, f->held, f->hlen, f->other, f->olen);
+}
+
+int store_fork_add(struct store *s, const uint8_t *held, size_t held_len, const uint8_t *other,
+                   size_t other_len)
+{
+    struct fork_args f = {
+        held, other, held_len, other_len, kn_xmalloc(sizeof(*f.a)), kn_xmalloc(sizeof(*f.b))
+    };
+    int r;
+    if ((r = store_entry_decode(held, held_len, f.a)) < 0 ||
+        (r = store_entry_decode(other, other_len, f.b)) < 0)
+        goto out;
+    bool same_seq =
+        f.a->seq == f.b->seq && sodium_memcmp(f.a->hash, f.b->hash, STORE_HASH_LEN) != 0;
+    bool links_elsewhere = f.b->seq == f.a->seq + 1 && f.b->has_prev &&
+                           sodium_memcmp(f.b->prev_hash, f.a->hash, STORE_HASH_LEN) != 0;
+    if (memcmp(f.a->author, f.b->author, STORE_KEY_LEN) != 0 || (!same_seq && !links_elsewhere)) {
+        r = KN_EFIELD;
+        goto out;
+    }
+    if (store_entry_verify_sig(f.a) != 0 || store_entry_verify_sig(f.b) != 0) {
+        r = KN_ESIG;
+        goto out;
+    }
+    r = with_tx(s, fork_add_tx, &f);
+out:
+    free(f.a);
+    free(f.b);
     return r;
 }
 

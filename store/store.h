@@ -334,6 +334,24 @@ struct store_fork {
 typedef int (*store_fork_cb)(void *ud, const struct store_fork *f);
 int store_forks(struct store *s, store_fork_cb cb, void *ud);
 
+/*
+ * store_fork_proofs() - every fork proof held: the signed header of the entry held at the fork's
+ * seq, and the other one (a second entry at that seq, or one at the next seq that links to
+ * another entry). Valid during the call.
+ */
+typedef int (*store_fork_proof_cb)(void *ud, const uint8_t *held, size_t held_len,
+                                   const uint8_t *other, size_t other_len);
+int store_fork_proofs(struct store *s, store_fork_proof_cb cb, void *ud);
+
+/*
+ * store_fork_add() - a fork proof from a peer: both signed by one author, and proving that it
+ * signed two entries at one seq. The feed is then marked forked: its entries from that seq on
+ * are neither stored, offered nor applied. 1 when the proof is new, 0 when known, KN_EFIELD
+ * when the two do not prove a fork, KN_ESIG for a bad signature, or a decoding error.
+ */
+int store_fork_add(struct store *s, const uint8_t *held, size_t held_len, const uint8_t *other,
+                   size_t other_len);
+
 /* store_data_version() - changes whenever another connection (process) has written the database
  * (SQLite PRAGMA data_version), and when this one has. */
 int store_data_version(struct store *s, uint64_t *out);

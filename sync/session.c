@@ -55,6 +55,26 @@ int sync_msg_put_entries(struct sync_buf *out, const struct store_raw *entries, 
     return 0;
 }
 
+int sync_msg_put_forks(struct sync_buf *out, const struct store_raw *proofs, size_t n)
+{
+    msgpack_packer pk;
+    if (n > SYNC_MAX_BATCH)
+        return KN_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (proofs[i].signed_len > STORE_MAX_SIGNED || !proofs[i].payload ||
+            proofs[i].payload_len > STORE_MAX_SIGNED)
+            return KN_EINVAL;
+    msgpack_packer_init(&pk, out, buf_write);
+    put_name(&pk, 2, "forks");
+    msgpack_pack_array(&pk, n);
+    for (size_t i = 0; i < n; i++) {
+        msgpack_pack_array(&pk, 2);
+        msgpack_pack_bin_with_body(&pk, proofs[i].signed_header, proofs[i].signed_len);
+        msgpack_pack_bin_with_body(&pk, proofs[i].payload, proofs[i].payload_len);
+    }
+    return 0;
+}
+
 void sync_msg_put_synced(struct sync_buf *out)
 {
     msgpack_packer pk;
@@ -170,6 +190,43 @@ static int read_entries(struct sync_msg_reader *r, struct store_mp *m, struct sy
     return 0;
 }
 
+static int read_forks(struct sync_msg_reader *r, struct store_mp *m, struct sync_msg *out)
+{
+    uint32_t n, two, len;
+    const uint8_t *b;
+    int err;
+
+    if ((err = store_mp_array(m, &n)) < 0)
+        return err;
+    if (n > SYNC_MAX_BATCH)
+        return KN_ETOOBIG;
+    if (!r->entries)
+        r->entries = kn_xmalloc(SYNC_MAX_BATCH * sizeof(*r->entries));
+    for (uint32_t i = 0; i < n; i++) {
+        struct store_raw *e = &r->entries[i];
+        if ((err = store_mp_array(m, &two)) < 0)
+            return err;
+        if (two != 2)
+            return KN_EFIELD;
+        if ((err = store_mp_bin(m, &b, &len)) < 0)
+            return err;
+        if (len > STORE_MAX_SIGNED)
+            return KN_ETOOBIG;
+        e->signed_header = b;
+        e->signed_len = len;
+        if ((err = store_mp_bin(m, &b, &len)) < 0)
+            return err;
+        if (len > STORE_MAX_SIGNED)
+            return KN_ETOOBIG;
+        e->payload = b;
+        e->payload_len = len;
+    }
+    out->type = SYNC_MSG_FORKS;
+    out->count = n;
+    out->entries = r->entries;
+    return 0;
+}
+
 int sync_msg_next(struct sync_msg_reader *r, struct sync_msg *out)
 {
     const uint8_t *start = r->in.data ? r->in.data + r->consumed : (const uint8_t *)"";
@@ -191,6 +248,8 @@ int sync_msg_next(struct sync_msg_reader *r, struct sync_msg *out)
         err = read_entries(r, &m, out);
     else if (len == 6 && !memcmp(name, "synced", 6) && n == 1)
         out->type = SYNC_MSG_SYNCED;
+    else if (len == 5 && !memcmp(name, "forks", 5) && n == 2)
+        err = read_forks(r, &m, out);
     else
         err = KN_EPROTO;
     if (err < 0)

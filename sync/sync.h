@@ -170,6 +170,8 @@ int sync_box_open(struct sync_box *b, const uint8_t *in, size_t inlen, size_t *u
  *     ["clock", [[author: bin 32, seq: uint], ...]]     the feeds I hold, by author, and their tips
  *     ["entries", [[signed_header: bin, payload: bin | nil], ...]]   at most 512 per message
  *     ["synced"]                                        I have sent all you lacked by your clock
+ *     ["forks", [[held: bin, other: bin], ...]]        proofs that authors signed two entries
+ *                                                       at one seq, at most 512 per message
  *
  * Each side sends its clock first; then what the other lacks, oldest first per feed (the hub's
  * feed first), then "synced"; then, in live mode, entries as they are appended.
@@ -184,20 +186,25 @@ struct sync_clock_item {
     uint64_t seq;
 };
 
-enum sync_msg_type { SYNC_MSG_CLOCK = 1, SYNC_MSG_ENTRIES, SYNC_MSG_SYNCED };
+enum sync_msg_type { SYNC_MSG_CLOCK = 1, SYNC_MSG_ENTRIES, SYNC_MSG_SYNCED, SYNC_MSG_FORKS };
 
 /* A message read: it points into the reader, valid until the next sync_msg_next or feed. */
 struct sync_msg {
     enum sync_msg_type type;
     size_t count;
     struct sync_clock_item *clock; /* CLOCK: count items (owned by the reader) */
-    struct store_raw *entries;     /* ENTRIES: count entries (owned by the reader) */
+    struct store_raw *entries;     /* ENTRIES: count entries (owned by the reader); FORKS: count
+                                    * proofs, the held signed header in signed_header and the
+                                    * other in payload */
 };
 
 void sync_msg_put_clock(struct sync_buf *out, const struct sync_clock_item *items, size_t n);
 /* sync_msg_put_entries() - KN_EINVAL when n > SYNC_MAX_BATCH or an entry breaks its bounds. */
 int sync_msg_put_entries(struct sync_buf *out, const struct store_raw *entries, size_t n);
 void sync_msg_put_synced(struct sync_buf *out);
+/* sync_msg_put_forks() - proofs[i].signed_header is the held entry's signed header,
+ * proofs[i].payload the other's. KN_EINVAL when n > SYNC_MAX_BATCH or a header is too long. */
+int sync_msg_put_forks(struct sync_buf *out, const struct store_raw *proofs, size_t n);
 
 /* A streaming message reader (init/finish), fed the plaintext of a box-stream. */
 struct sync_msg_reader {
