@@ -44,8 +44,17 @@ extern const char store__trust_schema_v5[];
 #define STORE__TRUST_HOLD  1
 /* store__hub() - true and *hub (may be NULL) when this node knows its hub. */
 bool store__hub(struct store *s, uint8_t hub[32]);
-/* store__trust_gate() - STORE__TRUST_STORE, STORE__TRUST_HOLD, or the KN_E code of a refusal. */
-int store__trust_gate(struct store *s, const struct store_entry *e);
+/* What the hub's feed says of one author, read once per feed of a batch (store__trust_look),
+ * then applied to each of its entries (store__trust_judge: STORE__TRUST_STORE,
+ * STORE__TRUST_HOLD, or the KN_E code of a refusal). */
+struct store__trust_view {
+    bool checked; /* false: the hub, this node, or no hub known: everything is stored */
+    char role[16];
+    unsigned bits; /* DOM_W_ bits of the role */
+    uint64_t revoked_from;
+};
+int store__trust_look(struct store *s, const uint8_t author[32], struct store__trust_view *v);
+int store__trust_judge(const struct store__trust_view *v, const struct store_entry *e);
 /* store__trust_note() - an entry was stored: keep t_nodes in step with the hub's feed. */
 int store__trust_note(struct store *s, const struct store_entry *e, const uint8_t *payload,
                       size_t len);

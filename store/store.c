@@ -729,12 +729,13 @@ static int ingest_feed(struct store *s, struct ingest *in, size_t from, size_t t
     struct feed_walk w = { 0 };
     const uint8_t *author = in->order[from]->e.author;
     int refused = 0; /* the trust refusal the rest of the feed follows */
+    struct store__trust_view trust;
     int r;
 
-    if ((r = store__trust_gate(s, &in->order[from]->e)) == STORE__TRUST_HOLD)
-        return hold_feed(s, in, from, to);
-    if (r < 0 && r != KN_EREVOKED && r != KN_EUNAUTHORISED)
+    if ((r = store__trust_look(s, author, &trust)) < 0)
         return r;
+    if (store__trust_judge(&trust, &in->order[from]->e) == STORE__TRUST_HOLD)
+        return hold_feed(s, in, from, to);
     if ((r = feed_tip(s, author, &w.tip, w.tip_hash)) < 0 ||
         (r = feed_forked(s, author, &w.forked)) < 0 || (r = fork_seq(s, author, &w.fork_seq)) < 0 ||
         (r = insert_feed(s, author)) < 0)
@@ -747,12 +748,8 @@ static int ingest_feed(struct store *s, struct ingest *in, size_t from, size_t t
         struct item *it = in->order[k];
         int verdict = 0;
         bool past_fork = w.fork_seq && it->e.seq >= w.fork_seq;
-        if (!refused && !past_fork && !w.broken && it->e.seq >= w.next && !it->err &&
-            (verdict = store__trust_gate(s, &it->e)) < 0 && verdict != KN_EREVOKED &&
-            verdict != KN_EUNAUTHORISED) {
-            r = verdict;
-            break;
-        }
+        if (!refused && !past_fork && !w.broken && it->e.seq >= w.next && !it->err)
+            verdict = store__trust_judge(&trust, &it->e);
         if (refused) {
             refuse(in, it, refused == KN_EREVOKED ? KN_EREVOKED : KN_EAFTERBAD);
         } else if (verdict < 0) {

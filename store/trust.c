@@ -181,47 +181,53 @@ int store__trust_note(struct store *s, const struct store_entry *e, const uint8_
     return r;
 }
 
-int store__trust_gate(struct store *s, const struct store_entry *e)
+int store__trust_look(struct store *s, const uint8_t author[STORE_KEY_LEN],
+                      struct store__trust_view *v)
 {
     uint8_t hub[STORE_KEY_LEN];
     sqlite3_stmt *st;
 
-    if (!store__hub(s, hub) || memcmp(e->author, hub, STORE_KEY_LEN) == 0 ||
-        (s->id && memcmp(e->author, s->id->pk, STORE_KEY_LEN) == 0))
-        return STORE__TRUST_STORE;
+    memset(v, 0, sizeof(*v));
+    if (!store__hub(s, hub) || memcmp(author, hub, STORE_KEY_LEN) == 0 ||
+        (s->id && memcmp(author, s->id->pk, STORE_KEY_LEN) == 0))
+        return 0; /* everything of it is stored */
+    v->checked = true;
     int r = cached(s, &st, "SELECT role, revoked_from FROM t_nodes WHERE node = ?1");
     if (r < 0)
         return r;
-    sqlite3_bind_blob(st, 1, e->author, STORE_KEY_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 1, author, STORE_KEY_LEN, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return rc == SQLITE_DONE ? STORE__TRUST_HOLD : store__db_err(rc);
+    if (rc == SQLITE_ROW) {
+        snprintf(v->role, sizeof(v->role), "%s", (const char *)sqlite3_column_text(st, 0));
+        v->revoked_from = (uint64_t)sqlite3_column_int64(st, 1);
     }
-    char role[16];
-    snprintf(role, sizeof(role), "%s", (const char *)sqlite3_column_text(st, 0));
-    bool revoked = sqlite3_column_type(st, 1) != SQLITE_NULL &&
-                   e->seq >= (uint64_t)sqlite3_column_int64(st, 1);
     sqlite3_reset(st);
-    if (revoked)
-        return KN_EREVOKED;
-    if (role[0] == '\0')
-        return STORE__TRUST_HOLD;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store__db_err(rc);
+    v->bits = !strcmp(v->role, "office")   ? DOM_W_OFFICE
+              : !strcmp(v->role, "mobile") ? DOM_W_MOBILE
+                                           : 0;
     /* Entries of it held before its enrolment may link up behind what this batch stores. */
-    if (cached(s, &st, "SELECT 1 FROM t_held WHERE author = ?1 LIMIT 1") == 0) {
-        sqlite3_bind_blob(st, 1, e->author, STORE_KEY_LEN, SQLITE_STATIC);
+    if (v->role[0] && cached(s, &st, "SELECT 1 FROM t_held WHERE author = ?1 LIMIT 1") == 0) {
+        sqlite3_bind_blob(st, 1, author, STORE_KEY_LEN, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
-            store__trust_note_release(s, e->author);
+            store__trust_note_release(s, author);
         sqlite3_reset(st);
     }
+    return 0;
+}
+
+int store__trust_judge(const struct store__trust_view *v, const struct store_entry *e)
+{
+    if (!v->checked)
+        return STORE__TRUST_STORE;
+    if (v->revoked_from && e->seq >= v->revoked_from)
+        return KN_EREVOKED;
+    if (v->role[0] == '\0')
+        return STORE__TRUST_HOLD;
     const struct dom_event *ev = store__dom_event(e->type);
-    if (ev) {
-        unsigned bits = !strcmp(role, "office")   ? DOM_W_OFFICE
-                        : !strcmp(role, "mobile") ? DOM_W_MOBILE
-                                                  : 0;
-        if (!(ev->writers & bits))
-            return KN_EUNAUTHORISED;
-    }
+    if (ev && !(ev->writers & v->bits))
+        return KN_EUNAUTHORISED;
     return STORE__TRUST_STORE;
 }
 
