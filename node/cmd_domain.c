@@ -7,6 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <msgpack.h>
+#include <sodium.h>
+
 #include "node.h"
 
 /* Command words to event types. Options are the event's fields, '_' written '-'. */
@@ -133,10 +136,57 @@ static int open_domain_node(const char *dir, struct node **n)
     return 0;
 }
 
+/*
+ * The holder's personal data of `order place`, sealed to the hub and the order's office in an
+ * order.holder entry written with the order (store/seal.c): nothing of it is in clear in any
+ * node's log. Options --holder (name), --pnr, --phone, --email.
+ */
+static const char *const personal_opts[][2] = {
+    { "--holder", "name" },
+    { "--pnr", "pnr" },
+    { "--phone", "phone" },
+    { "--email", "email" },
+};
+
+static int write_holder(struct node *n, json_t *body, json_t *personal, char *reason, size_t rsize)
+{
+    const char *order = json_string_value(json_object_get(body, "order"));
+    const char *office = json_string_value(json_object_get(body, "office"));
+    char *text = json_dumps(personal, JSON_COMPACT | JSON_SORT_KEYS);
+    uint8_t *sealed = NULL, *payload;
+    size_t slen, len;
+    int r = store_seal(n->store, office ? office : "", (const uint8_t *)text, strlen(text), &sealed,
+                       &slen);
+    sodium_memzero(text, strlen(text));
+    free(text);
+    if (r < 0) {
+        snprintf(reason, rsize, "sealing the holder's data: %s", kn_strerror(r));
+        return KN_EREFUSED;
+    }
+    /* {"order": ..., "sealed": bin}: msgpack-c writes the shortest forms; keys in order. */
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "order", 5);
+    msgpack_pack_str_with_body(&pk, order ? order : "", order ? strlen(order) : 0);
+    msgpack_pack_str_with_body(&pk, "sealed", 6);
+    msgpack_pack_bin_with_body(&pk, sealed, slen);
+    payload = (uint8_t *)sb.data;
+    len = sb.size;
+    r = store_domain_write(n->store, "order.holder", payload, len, node_now_ms(), NULL, reason,
+                           rsize);
+    free(sealed);
+    msgpack_sbuffer_destroy(&sb);
+    return r;
+}
+
 static int cmd_step(const char *dir, size_t which, int argc, char **argv)
 {
     const char *type = steps[which].type;
     json_t *body = json_object();
+    json_t *personal = NULL;
     struct node *n = NULL;
     uint8_t *payload = NULL;
     size_t len;
@@ -146,6 +196,21 @@ static int cmd_step(const char *dir, size_t which, int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         char field[64];
+        if (!strcmp(type, "order.placed")) {
+            size_t k = 0;
+            while (k < 4 && strcmp(a, personal_opts[k][0]))
+                k++;
+            if (k < 4) {
+                if (i + 1 >= argc) {
+                    fprintf(stderr, "kortnod: option %s needs a value\n", a);
+                    goto out;
+                }
+                if (!personal)
+                    personal = json_object();
+                json_object_set_new(personal, personal_opts[k][1], json_string(argv[++i]));
+                continue;
+            }
+        }
         if (strncmp(a, "--", 2) != 0 || strlen(a) > 60) {
             fprintf(stderr, "kortnod: %s %s: unexpected argument '%s'\n", steps[which].cmd,
                     steps[which].sub, a);
@@ -203,7 +268,18 @@ static int cmd_step(const char *dir, size_t which, int argc, char **argv)
     if (open_domain_node(dir, &n))
         goto out;
     struct store_entry e;
+    bool together = personal != NULL;
+    if (together && (r = store_tx_begin(n->store)) < 0) {
+        fprintf(stderr, "kortnod: %s %s: %s\n", steps[which].cmd, steps[which].sub, kn_strerror(r));
+        goto out;
+    }
     r = store_domain_write(n->store, type, payload, len, node_now_ms(), &e, reason, sizeof(reason));
+    if (together && r == 0)
+        r = write_holder(n, body, personal, reason, sizeof(reason));
+    if (together && r == 0)
+        r = store_tx_commit(n->store);
+    else if (together)
+        store_tx_rollback(n->store);
     if (r == KN_EREFUSED) {
         fprintf(stderr, "kortnod: refused: %s\n", reason);
         goto out;
@@ -213,8 +289,21 @@ static int cmd_step(const char *dir, size_t which, int argc, char **argv)
         goto out;
     }
     printf("%s recorded (seq %llu)\n", type, (unsigned long long)e.seq);
+    if (together)
+        printf("the holder's data: sealed to the hub and the office (order.holder)\n");
     rc = 0;
 out:
+    if (personal) {
+        /* no copy of personal data outlives the command in this process's memory */
+        const char *k;
+        json_t *v;
+        json_object_foreach (personal, k, v) {
+            const char *t = json_string_value(v);
+            if (t)
+                sodium_memzero((void *)t, strlen(t));
+        }
+        json_decref(personal);
+    }
     json_decref(body);
     free(payload);
     node_close(n);
@@ -518,9 +607,37 @@ static int cmd_state(const char *dir, int argc, char **argv)
     return 0;
 }
 
+/* kortnod order holder --order ID: the holder's data, at a node that can read it. */
+static int cmd_holder(const char *dir, int argc, char **argv)
+{
+    if (argc != 4 || strcmp(argv[2], "--order")) {
+        fprintf(stderr, "kortnod: order holder takes --order ID\n");
+        return 2;
+    }
+    struct node *n;
+    if (open_domain_node(dir, &n))
+        return 1;
+    uint8_t *text = NULL;
+    size_t len;
+    int r = store_order_personal(n->store, argv[3], &text, &len);
+    if (r == 0) {
+        printf("%s\n", (const char *)text);
+        sodium_memzero(text, len);
+        free(text);
+    } else if (r == KN_ENOTFOUND) {
+        fprintf(stderr, "kortnod: order %s has no holder's data here\n", argv[3]);
+    } else {
+        fprintf(stderr, "kortnod: order %s: %s\n", argv[3], kn_strerror(r));
+    }
+    node_close(n);
+    return r == 0 ? 0 : 1;
+}
+
 int node_cmd_domain(const char *dir, int argc, char **argv, bool *handled)
 {
     *handled = true;
+    if (!strcmp(argv[0], "order") && argc > 1 && !strcmp(argv[1], "holder"))
+        return cmd_holder(dir, argc, argv);
     if (!strcmp(argv[0], "report"))
         return cmd_report(dir, argc, argv);
     if (!strcmp(argv[0], "state"))

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <msgpack.h>
 
 #include "node.h"
 
@@ -118,12 +119,42 @@ static int cmd_enrol(const char *dir, int argc, char **argv)
         fprintf(stderr, "kortnod: only the hub enrols node keys (this node is not its hub)\n");
         goto out;
     }
-    json_t *body = json_pack("{s:s, s:s, s:s}", "node", id, "role", role, "office", office);
-    if (until_ms)
-        json_object_set_new(body, "valid_until_ms", json_integer((json_int_t)until_ms));
+    /* The office's key sealed to the node: it reads what is sealed to its office (seal.c). */
+    uint8_t okey[STORE_OFFICE_KEY_LEN];
+    int kr = store_office_key_for(n->store, office, key, okey);
+    if (kr < 0) {
+        fprintf(stderr, "kortnod: node enrol: the office key: %s\n", kn_strerror(kr));
+        goto out;
+    }
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, until_ms ? 5 : 4); /* keys in byte order: the canonical form */
+    msgpack_pack_str_with_body(&pk, "node", 4);
+    msgpack_pack_str_with_body(&pk, id, strlen(id));
+    msgpack_pack_str_with_body(&pk, "office", 6);
+    msgpack_pack_str_with_body(&pk, office, strlen(office));
+    msgpack_pack_str_with_body(&pk, "office_key", 10);
+    msgpack_pack_bin_with_body(&pk, okey, sizeof(okey));
+    msgpack_pack_str_with_body(&pk, "role", 4);
+    msgpack_pack_str_with_body(&pk, role, strlen(role));
+    if (until_ms) {
+        msgpack_pack_str_with_body(&pk, "valid_until_ms", 14);
+        msgpack_pack_uint64(&pk, until_ms);
+    }
     struct store_entry *e = kn_xmalloc(sizeof(*e));
-    rc = write_event(n, "node.bound", body, e);
-    json_decref(body);
+    char reason[256];
+    int wr = store_domain_write(n->store, "node.bound", (const uint8_t *)sb.data, sb.size,
+                                node_now_ms(), e, reason, sizeof(reason));
+    msgpack_sbuffer_destroy(&sb);
+    rc = 1;
+    if (wr == KN_EREFUSED)
+        fprintf(stderr, "kortnod: node.bound refused: %s\n", reason);
+    else if (wr < 0)
+        fprintf(stderr, "kortnod: node.bound: %s\n", kn_strerror(wr));
+    else
+        rc = 0;
     if (rc == 0) {
         printf("enrolled %s as %s of %s%s%s (hub entry %" PRIu64 ")\n", id, role, office,
                until ? ", valid until " : "", until ? until : "", e->seq);

@@ -438,6 +438,10 @@ static int check_field(struct dom_ctx *c, const struct dom_field *f, int i)
         if (c->kv[i].val[0] != 0xc2 && c->kv[i].val[0] != 0xc3)
             return dom_invalid(c, "field %s must be true or false", f->name);
         return 0;
+    case DOM_F_BIN:
+        if (store_mp_bin(&m, &b, &n) < 0 || n > DOM_MAX_BIN)
+            return dom_invalid(c, "field %s must be at most %d bytes of bin", f->name, DOM_MAX_BIN);
+        return 0;
     default:
         break;
     }
@@ -1260,7 +1264,11 @@ int store_domain_write(struct store *s, const char *type, const uint8_t *payload
     }
     if ((r = hub_id(s, hub)) < 0)
         return r;
-    if ((r = store_tx_begin(s)) < 0)
+    /* Inside the caller's transaction (several events as one), a savepoint undoes a refusal. */
+    bool own_tx = !s->in_tx;
+    if ((r = own_tx ? store_tx_begin(s)
+                    : store__db_err(
+                          sqlite3_exec(s->db, "SAVEPOINT domain_write", NULL, NULL, NULL))) < 0)
         return r;
     bool more;
     memset(&stats, 0, sizeof(stats));
@@ -1342,10 +1350,17 @@ int store_domain_write(struct store *s, const char *type, const uint8_t *payload
     }
     dom_done(st);
     free(c);
+    if (!own_tx)
+        return store__db_err(sqlite3_exec(s->db, "RELEASE domain_write", NULL, NULL, NULL));
     return store_tx_commit(s);
 fail:
     free(c);
-    store_tx_rollback(s);
+    if (own_tx) {
+        store_tx_rollback(s);
+    } else {
+        sqlite3_exec(s->db, "ROLLBACK TO domain_write", NULL, NULL, NULL);
+        sqlite3_exec(s->db, "RELEASE domain_write", NULL, NULL, NULL);
+    }
     return r;
 }
 

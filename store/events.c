@@ -356,7 +356,8 @@ static int order_placed(struct dom_ctx *c)
     int r;
     TEXT(c, "order", id);
     TEXT(c, "care_provider", provider);
-    TEXT(c, "holder", holder);
+    if (!TEXT(c, "holder", holder))
+        holder[0] = '\0'; /* sealed apart, in order.holder */
     TEXT(c, "office", office);
     TEXT(c, "card_type", type);
     if ((r = order_get(c, id, &o)) != DOM_CONFLICT)
@@ -370,6 +371,24 @@ static int order_placed(struct dom_ctx *c)
                     " state, placed_ms, failed_meetings) VALUES (?1, ?2, ?3, ?4, ?5, 'ordered',"
                     " ?6, 0)",
                     "ttttti", id, provider, holder, office, type, ts(c));
+}
+
+/*
+ * The holder's personal data, sealed to the hub and to the order's office (store/seal.c): only
+ * that the order has it is state; the data is read from the entry by a node that can open it.
+ * It is an entry of its own so that purging it later leaves the order whole.
+ */
+static int order_holder(struct dom_ctx *c)
+{
+    char id[65];
+    struct order o;
+    int r;
+    TEXT(c, "order", id);
+    if ((r = order_get(c, id, &o)) < 0)
+        return r;
+    if (r == DOM_CONFLICT)
+        return dom_conflict(c, "no order %s is known", id);
+    return dom_exec(c, "UPDATE p_orders SET holder = '(sealed)' WHERE order_id = ?1", "t", id);
 }
 
 static int card_shipped(struct dom_ctx *c)
@@ -865,12 +884,17 @@ static const struct dom_field f_node_bound[] = { { "node", DOM_F_NODE, true, NUL
                                                  ID("office"),
                                                  E("role", node_roles),
                                                  { "valid_until_ms", DOM_F_UINT, false, NULL },
+                                                 { "office_key", DOM_F_BIN, false, NULL },
                                                  END };
+static const struct dom_field f_order_holder[] = { ID("order"),
+                                                   { "sealed", DOM_F_BIN, true, NULL },
+                                                   END };
 static const struct dom_field f_node_revoked[] = { { "node", DOM_F_NODE, true, NULL },
                                                    U("from_seq"),
                                                    END };
-static const struct dom_field f_order_placed[] = { ID("order"),  ID("care_provider"), T("holder"),
-                                                   ID("office"), ID("card_type"),     END };
+static const struct dom_field f_order_placed[] = { ID("order"),     ID("care_provider"),
+                                                   T_OPT("holder"), ID("office"),
+                                                   ID("card_type"), END };
 static const struct dom_field f_card_shipped[] = { ID("order"), ID("serial"), ID("rek"), END };
 static const struct dom_field f_order[] = { ID("order"), END };
 static const struct dom_field f_card_stored[] = { ID("order"), B("locked"), END };
@@ -916,6 +940,7 @@ const struct dom_event store__dom_events[] = {
     { "office.notice", HUB | DOM_W_OFFICE, "office", "office", f_office, office_notice },
     { "office.closed", HUB, "office", "office", f_office, office_closed },
     { "order.placed", HUB, "order", "order", f_order_placed, order_placed },
+    { "order.holder", HUB, "order", "order", f_order_holder, order_holder },
     { "card.shipped", HUB, "order", "order", f_card_shipped, card_shipped },
     { "pin.sent", HUB, "order", "order", f_order, pin_sent },
     { "notice.received", OFFICE, "order", "order", f_order, notice_received },
@@ -956,6 +981,7 @@ enum store_field_kind store_domain_field_kind(const char *type, const char *fiel
         if (!strcmp(f->name, field))
             return f->kind == DOM_F_UINT   ? STORE_FIELD_UINT
                    : f->kind == DOM_F_BOOL ? STORE_FIELD_BOOL
+                   : f->kind == DOM_F_BIN  ? STORE_FIELD_BIN
                                            : STORE_FIELD_TEXT;
     return STORE_FIELD_NONE;
 }

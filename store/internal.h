@@ -103,6 +103,7 @@ enum dom_kind {
     DOM_F_ENUM,  /* str, one of values */
     DOM_F_NODE,  /* str, a node id: 64 lower-case hex digits */
     DOM_F_MONTH, /* str, YYYY-MM */
+    DOM_F_BIN,   /* bin, at most DOM_MAX_BIN bytes */
 };
 
 struct dom_field {
@@ -128,6 +129,7 @@ const struct dom_event *store__dom_event(const char *type);
 
 #define DOM_MAX_FIELDS 24
 #define DOM_MAX_TEXT   512
+#define DOM_MAX_BIN    4096
 
 /* The entry being applied, its payload's top-level fields, and where to say why not. */
 struct dom_ctx {

@@ -61,6 +61,7 @@
     X(REVOKED, "refused: the hub revoked the author's key from this seq on")                  \
     X(UNAUTHORISED, "refused: the author's role may not write this event type")               \
     X(HELDFULL, "refused: too many entries held from a key the hub has not enrolled")         \
+    X(SEALED, "sealed: this node cannot read it (it is for the hub and the order's office)")  \
     X(BEHIND, "a peer holds this node's own feed further than its database does (a restored " \
               "backup or a copied disk?): run 'kortnod recover' before writing")
 

@@ -379,6 +379,39 @@ int store_trust_node(struct store *s, const uint8_t node[STORE_KEY_LEN], struct 
 typedef int (*store_trust_cb)(void *ud, const struct store_trust *t);
 int store_trust_list(struct store *s, store_trust_cb cb, void *ud);
 
+/* ---- Sealed personal data (store/seal.c) ---- */
+
+#define STORE_OFFICE_KEY_LEN 80 /* an office's key seed sealed to one node */
+
+/*
+ * store_office_key_for() - at the hub: the office's key, sealed to node (the node.bound field
+ * office_key), so that the node can read what is sealed to its office. KN_EINVAL elsewhere.
+ */
+int store_office_key_for(struct store *s, const char *office, const uint8_t node[STORE_KEY_LEN],
+                         uint8_t out[STORE_OFFICE_KEY_LEN]);
+
+/*
+ * store_seal() - msg sealed to the hub and to office: at the hub, or at a node enrolled for that
+ * office with an office key. *out (free it) holds both boxes. KN_ENOTFOUND when this node has no
+ * key of that office.
+ */
+int store_seal(struct store *s, const char *office, const uint8_t *msg, size_t len, uint8_t **out,
+               size_t *outlen);
+
+/*
+ * store_unseal() - open what store_seal made for office: with the hub's key at the hub, with the
+ * office's key at its nodes. *out (free it) is NUL-terminated. KN_ESEALED when this node cannot.
+ */
+int store_unseal(struct store *s, const char *office, const uint8_t *sealed, size_t len,
+                 uint8_t **out, size_t *outlen);
+
+/*
+ * store_order_personal() - the holder's personal data of an order (a JSON object: name, pnr,
+ * phone, email), opened from its applied order.holder entry. KN_ENOTFOUND when the order has
+ * none, KN_ESEALED when this node cannot read it. *out (free it) is NUL-terminated.
+ */
+int store_order_personal(struct store *s, const char *order, uint8_t **out, size_t *outlen);
+
 /* ---- The card domain: events applied to queryable state (store/domain.c, events.c) ---- */
 
 struct store_domain_stats {
@@ -409,6 +442,8 @@ int store_domain_step(struct store *s, size_t budget, struct store_domain_stats 
  * all: an event the rules refuse (wrong fields, a writer that may not, a state it cannot follow)
  * returns KN_EREFUSED with the reason in reason (size rsize; may be NULL). Its deps are the last
  * entry that moved the same object and the last entry applied. *out (may be NULL) is the entry.
+ * Inside the caller's transaction (store_tx_begin) it joins it, so that several events are
+ * written together or not at all; a refusal then undoes only this one.
  */
 int store_domain_write(struct store *s, const char *type, const uint8_t *payload, size_t len,
                        uint64_t timestamp_ms, struct store_entry *out, char *reason, size_t rsize);
@@ -425,6 +460,7 @@ enum store_field_kind {
     STORE_FIELD_TEXT, /* a string (ids, names, enum values, months) */
     STORE_FIELD_UINT, /* a non-negative integer (times in ms since 1970, amounts) */
     STORE_FIELD_BOOL,
+    STORE_FIELD_BIN, /* bytes (sealed data, keys): made by the program, not typed */
 };
 enum store_field_kind store_domain_field_kind(const char *type, const char *field);
 

@@ -28,7 +28,8 @@
 
 const char store__trust_schema_v5[] =
     "CREATE TABLE t_nodes(node BLOB PRIMARY KEY, role TEXT NOT NULL, office TEXT NOT NULL,"
-    "  valid_until_ms INTEGER, revoked_from INTEGER, bound_seq INTEGER NOT NULL) WITHOUT ROWID;"
+    "  valid_until_ms INTEGER, revoked_from INTEGER, bound_seq INTEGER NOT NULL,"
+    "  office_key BLOB) WITHOUT ROWID;"
     "CREATE TABLE t_held(author BLOB NOT NULL, seq INTEGER NOT NULL, header BLOB NOT NULL,"
     "  payload BLOB NOT NULL, PRIMARY KEY(author, seq)) WITHOUT ROWID;"
     "ALTER TABLE p_nodes ADD COLUMN valid_until_ms INTEGER;"
@@ -145,15 +146,24 @@ int store__trust_note(struct store *s, const struct store_entry *e, const uint8_
             !map_text(payload, len, "office", office, sizeof(office)))
             return 0;
         bool has_until = map_uint(payload, len, "valid_until_ms", &until);
-        r = exec_row(s, &st,
-                     "INSERT INTO t_nodes(node, role, office, valid_until_ms, bound_seq)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(node) DO UPDATE SET"
-                     " office = CASE WHEN t_nodes.role IN ('', excluded.role)"
-                     "  THEN excluded.office ELSE t_nodes.office END,"
-                     " valid_until_ms = CASE WHEN t_nodes.role IN ('', excluded.role)"
-                     "  THEN excluded.valid_until_ms ELSE t_nodes.valid_until_ms END,"
-                     " role = CASE WHEN t_nodes.role = '' THEN excluded.role ELSE t_nodes.role END,"
-                     " bound_seq = excluded.bound_seq");
+        /* The office's key sealed to the node (store/seal.c), when the hub gave one. */
+        struct store_mp kv;
+        const uint8_t *key = NULL;
+        uint32_t klen = 0;
+        if (map_find(payload, len, "office_key", &kv) && store_mp_bin(&kv, &key, &klen) < 0)
+            key = NULL;
+        r = exec_row(
+            s, &st,
+            "INSERT INTO t_nodes(node, role, office, valid_until_ms, bound_seq, office_key)"
+            " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(node) DO UPDATE SET"
+            " office_key = CASE WHEN t_nodes.role IN ('', excluded.role)"
+            "  THEN excluded.office_key ELSE t_nodes.office_key END,"
+            " office = CASE WHEN t_nodes.role IN ('', excluded.role)"
+            "  THEN excluded.office ELSE t_nodes.office END,"
+            " valid_until_ms = CASE WHEN t_nodes.role IN ('', excluded.role)"
+            "  THEN excluded.valid_until_ms ELSE t_nodes.valid_until_ms END,"
+            " role = CASE WHEN t_nodes.role = '' THEN excluded.role ELSE t_nodes.role END,"
+            " bound_seq = excluded.bound_seq");
         if (r < 0)
             return r;
         sqlite3_bind_blob(st, 1, node, STORE_KEY_LEN, SQLITE_STATIC);
@@ -162,6 +172,8 @@ int store__trust_note(struct store *s, const struct store_entry *e, const uint8_
         if (has_until)
             sqlite3_bind_int64(st, 4, (int64_t)until);
         sqlite3_bind_int64(st, 5, (int64_t)e->seq);
+        if (key)
+            sqlite3_bind_blob(st, 6, key, (int)klen, SQLITE_STATIC);
         store__trust_note_release(s, node);
     } else {
         if (!map_uint(payload, len, "from_seq", &v) || v == 0 || v > INT64_MAX)
