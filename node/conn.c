@@ -172,7 +172,8 @@ static int on_forks(struct node_conn *c, const struct sync_msg *m)
     for (size_t i = 0; i < m->count; i++) {
         int r = store_fork_add(c->n->store, m->entries[i].signed_header, m->entries[i].signed_len,
                                m->entries[i].payload, m->entries[i].payload_len);
-        if (r < 0 && (r == KN_EDB || r == KN_ECORRUPT))
+        bool bad = r == KN_EFIELD || r == KN_ESIG || (r >= KN_ETRUNC && r <= KN_EPAYLOAD);
+        if (r < 0 && !bad)
             return fail(c, r, "storing a fork proof");
         if (r < 0)
             return fail(c, KN_EPROTO, "the peer sent a fork proof that proves nothing");

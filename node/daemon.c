@@ -217,11 +217,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             return;
         }
         if (p->conn.forks_in > p->forks_said) {
+            unsigned long long fresh = p->conn.forks_in - p->forks_said;
             p->forks_said = p->conn.forks_in;
             logf_(p->d, NODE_LOG_WARN,
                   "peer %s: %llu new fork proof(s): a node signed two entries at one seq; its feed "
                   "is stored and applied only up to there (kortnod report alerts)",
-                  p->name, (unsigned long long)p->conn.forks_in);
+                  p->name, fresh);
         }
         if (p->conn.own_behind && !p->warned_behind) {
             p->warned_behind = true;

@@ -729,8 +729,10 @@ static int cmd_recover(const char *dir, struct opts *o)
     if (npeers == 0)
         fprintf(stderr, "kortnod: recover: no peer to fetch from: give HOST:PORT NODEID, or "
                         "add peers with 'kortnod peer add'\n");
+    size_t reached = 0;
     for (size_t i = 0; i < npeers; i++) {
         r = node_sync_once(n, peers[i].addr, peers[i].pk, NODE_LOG_WARN);
+        reached += r == 0;
         if (r < 0)
             fprintf(stderr, "kortnod: recover: %s: %s\n", peers[i].addr,
                     r == -ENOENT ? "no network key (DATA/network.key)" : kn_strerror(r));
@@ -740,7 +742,10 @@ static int cmd_recover(const char *dir, struct opts *o)
     }
     behind = store_own_seen(n->store, 0, &tip);
     int rc = EXIT_OK;
-    if (behind == 1) {
+    if (reached == 0) {
+        fprintf(stderr, "kortnod: recover: no peer could be reached: nothing was fetched\n");
+        rc = EXIT_FAIL;
+    } else if (behind == 1) {
         fprintf(stderr,
                 "kortnod: recover: the own feed is still behind what a peer showed (this "
                 "database holds seq %llu); try again when that peer can be reached\n",

@@ -107,7 +107,9 @@ static int export_feeds(struct node *n, const char *path, json_t *since, const u
             have = (uint64_t)json_integer_value(seq);
         if (have >= feeds.v[i].seq || (only && memcmp(only, feeds.v[i].author, STORE_KEY_LEN) != 0))
             continue;
-        if ((r = store_range(n->store, feeds.v[i].author, have + 1, upto, export_entry, &x)) < 0)
+        /* Up to the feed's seq in the clock: a fork or a revocation stops a feed there. */
+        uint64_t to = upto && upto < feeds.v[i].seq ? upto : feeds.v[i].seq;
+        if ((r = store_range(n->store, feeds.v[i].author, have + 1, to, export_entry, &x)) < 0)
             goto out;
     }
     sync_bundle_put_trailer(&x.buf, x.count);

@@ -1020,20 +1020,26 @@ struct fork_args {
     const uint8_t *held, *other;
     size_t hlen, olen;
     struct store_entry *a, *b;
+    int fresh; /* what record_fork said: 1 new, 0 known */
 };
 
 static int fork_add_tx(struct store *s, void *arg)
 {
     struct fork_args *f = arg;
-    return record_fork(s, f->a->author, f->a->seq, f->held, f->hlen, f->other, f->olen);
+    int r = record_fork(s, f->a->author, f->a->seq, f->held, f->hlen, f->other, f->olen);
+    f->fresh = r > 0;
+    return r < 0 ? r : 0;
 }
 
 int store_fork_add(struct store *s, const uint8_t *held, size_t held_len, const uint8_t *other,
                    size_t other_len)
 {
-    struct fork_args f = {
-        held, other, held_len, other_len, kn_xmalloc(sizeof(*f.a)), kn_xmalloc(sizeof(*f.b))
-    };
+    struct fork_args f = { .held = held,
+                           .other = other,
+                           .hlen = held_len,
+                           .olen = other_len,
+                           .a = kn_xmalloc(sizeof(*f.a)),
+                           .b = kn_xmalloc(sizeof(*f.b)) };
     int r;
     if ((r = store_entry_decode(held, held_len, f.a)) < 0 ||
         (r = store_entry_decode(other, other_len, f.b)) < 0)
@@ -1050,7 +1056,18 @@ int store_fork_add(struct store *s, const uint8_t *held, size_t held_len, const 
         r = KN_ESIG;
         goto out;
     }
+    /* Where the hub is known, only proofs about keys that matter here are kept: the hub's, this
+     * node's and enrolled ones; a stranger's cannot fill the table. */
+    struct store__trust_view v;
+    if ((r = store__trust_look(s, f.a->author, &v)) < 0)
+        goto out;
+    if (v.checked && v.role[0] == '\0') {
+        r = 0;
+        goto out;
+    }
     r = with_tx(s, fork_add_tx, &f);
+    if (r == 0)
+        r = f.fresh;
 out:
     free(f.a);
     free(f.b);

@@ -346,7 +346,8 @@ int store_fork_proofs(struct store *s, store_fork_proof_cb cb, void *ud);
 /*
  * store_fork_add() - a fork proof from a peer: both signed by one author, and proving that it
  * signed two entries at one seq. The feed is then marked forked: its entries from that seq on
- * are neither stored, offered nor applied. 1 when the proof is new, 0 when known, KN_EFIELD
+ * are neither stored, offered nor applied. 1 when the proof is new, 0 when known (or about a
+ * key the hub has not enrolled, which is not kept), KN_EFIELD
  * when the two do not prove a fork, KN_ESIG for a bad signature, or a decoding error.
  */
 int store_fork_add(struct store *s, const uint8_t *held, size_t held_len, const uint8_t *other,
