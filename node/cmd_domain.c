@@ -633,9 +633,89 @@ static int cmd_holder(const char *dir, int argc, char **argv)
     return r == 0 ? 0 : 1;
 }
 
+struct purge_list {
+    struct store_entry_id *v;
+    size_t n, cap;
+};
+
+static int collect_holder(void *ud, const uint8_t author[STORE_KEY_LEN], uint64_t seq)
+{
+    struct purge_list *l = ud;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 4;
+        l->v = kn_xrealloc(l->v, l->cap * sizeof(*l->v));
+    }
+    memcpy(l->v[l->n].author, author, STORE_KEY_LEN);
+    l->v[l->n++].seq = seq;
+    return 0;
+}
+
+/*
+ * kortnod order purge --order ID: at the hub, once the card's life has ended, every node deletes
+ * the holder's sealed data of the order (one payload.purged per order.holder entry, together).
+ */
+static int cmd_purge(const char *dir, int argc, char **argv)
+{
+    if (argc != 4 || strcmp(argv[2], "--order")) {
+        fprintf(stderr, "kortnod: order purge takes --order ID\n");
+        return 2;
+    }
+    const char *order = argv[3];
+    struct node *n;
+    if (open_domain_node(dir, &n))
+        return 1;
+    struct purge_list l = { 0 };
+    char reason[256] = "";
+    int r = store_tx_begin(n->store);
+    if (r == 0)
+        r = store_order_holder_entries(n->store, order, collect_holder, &l);
+    for (size_t i = 0; r == 0 && i < l.n; i++) {
+        char hex[STORE_ID_HEX_LEN + 1];
+        store_hex(l.v[i].author, STORE_KEY_LEN, hex);
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 3);
+        msgpack_pack_str_with_body(&pk, "author", 6);
+        msgpack_pack_str_with_body(&pk, hex, STORE_ID_HEX_LEN);
+        msgpack_pack_str_with_body(&pk, "order", 5);
+        msgpack_pack_str_with_body(&pk, order, strlen(order));
+        msgpack_pack_str_with_body(&pk, "seq", 3);
+        msgpack_pack_uint64(&pk, l.v[i].seq);
+        r = store_domain_write(n->store, "payload.purged", (const uint8_t *)sb.data, sb.size,
+                               node_now_ms(), NULL, reason, sizeof(reason));
+        msgpack_sbuffer_destroy(&sb);
+    }
+    if (r == 0 && l.n > 0)
+        r = store_tx_commit(n->store);
+    else if (n->store && r != KN_EINVAL)
+        store_tx_rollback(n->store);
+    int rc = 0;
+    if (r == KN_EREFUSED) {
+        fprintf(stderr, "kortnod: refused: %s\n", reason);
+        rc = 1;
+    } else if (r < 0) {
+        fprintf(stderr, "kortnod: order purge: %s\n", kn_strerror(r));
+        rc = 1;
+    } else if (l.n == 0) {
+        fprintf(stderr, "kortnod: order %s has no holder's data left to purge here\n", order);
+        rc = 1;
+    } else {
+        printf("purged the holder's data of order %s (%zu entr%s): every node deletes it when "
+               "this reaches it\n",
+               order, l.n, l.n == 1 ? "y" : "ies");
+    }
+    free(l.v);
+    node_close(n);
+    return rc;
+}
+
 int node_cmd_domain(const char *dir, int argc, char **argv, bool *handled)
 {
     *handled = true;
+    if (!strcmp(argv[0], "order") && argc > 1 && !strcmp(argv[1], "purge"))
+        return cmd_purge(dir, argc, argv);
     if (!strcmp(argv[0], "order") && argc > 1 && !strcmp(argv[1], "holder"))
         return cmd_holder(dir, argc, argv);
     if (!strcmp(argv[0], "report"))

@@ -678,6 +678,14 @@ static int apply_one(struct store *s, const struct dom_item *it, const uint8_t h
             plen = (size_t)sqlite3_column_bytes(st, 0);
         } else {
             st = NULL;
+            /* Purged by the hub: applied, as it was where it came before the purge; the purge
+             * itself then sets what the state keeps (events.c, payload_purged). */
+            if (store__purged(s, e->author, e->seq))
+                return s_exec(
+                    s,
+                    "INSERT INTO p_applied(author, seq, hash, height, type, status, reason)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, 0, '')",
+                    "bibit", e->author, (int64_t)e->seq, e->hash, (int64_t)it->k.height, e->type);
         }
     }
     if (!c->ev)

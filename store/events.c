@@ -391,6 +391,27 @@ static int order_holder(struct dom_ctx *c)
     return dom_exec(c, "UPDATE p_orders SET holder = '(sealed)' WHERE order_id = ?1", "t", id);
 }
 
+/*
+ * Retention: once a card's life has ended (returned, revoked, destroyed), the hub purges the
+ * holder's data: the entry it names loses its payload at every node (store/trust.c), its header
+ * and every chain stay. The state keeps only that it was purged.
+ */
+static int payload_purged(struct dom_ctx *c)
+{
+    static const char *const ended[] = { "returned", "revoked", "destroyed", NULL };
+    char id[65];
+    struct order o;
+    int r;
+    TEXT(c, "order", id);
+    if ((r = order_get(c, id, &o)) != 0)
+        return r;
+    for (const char *const *st = ended; *st; st++)
+        if (!strcmp(o.state, *st))
+            return dom_exec(c, "UPDATE p_orders SET holder = '(purged)' WHERE order_id = ?1", "t",
+                            id);
+    return dom_conflict(c, "order %s is %s: its card's life has not ended", id, o.state);
+}
+
 static int card_shipped(struct dom_ctx *c)
 {
     static const char *const from[] = { "ordered", NULL };
@@ -886,6 +907,9 @@ static const struct dom_field f_node_bound[] = { { "node", DOM_F_NODE, true, NUL
                                                  { "valid_until_ms", DOM_F_UINT, false, NULL },
                                                  { "office_key", DOM_F_BIN, false, NULL },
                                                  END };
+static const struct dom_field f_payload_purged[] = {
+    ID("order"), { "author", DOM_F_NODE, true, NULL }, U("seq"), END
+};
 static const struct dom_field f_order_holder[] = { ID("order"),
                                                    { "sealed", DOM_F_BIN, true, NULL },
                                                    END };
@@ -941,6 +965,7 @@ const struct dom_event store__dom_events[] = {
     { "office.closed", HUB, "office", "office", f_office, office_closed },
     { "order.placed", HUB, "order", "order", f_order_placed, order_placed },
     { "order.holder", HUB, "order", "order", f_order_holder, order_holder },
+    { "payload.purged", HUB, "order", "order", f_payload_purged, payload_purged },
     { "card.shipped", HUB, "order", "order", f_card_shipped, card_shipped },
     { "pin.sent", HUB, "order", "order", f_order, pin_sent },
     { "notice.received", OFFICE, "order", "order", f_order, notice_received },

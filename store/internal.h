@@ -67,6 +67,8 @@ int store__trust_hold(struct store *s, const struct store_entry *e, const uint8_
 void store__trust_note_release(struct store *s, const uint8_t node[32]);
 /* store__trust_release() - ingest what was held of keys enrolled in this transaction. */
 int store__trust_release(struct store *s, struct store_ingest_result *res);
+/* store__purged() - the hub purged the payload of (author, seq); seq 0: any entry of author. */
+bool store__purged(struct store *s, const uint8_t author[32], uint64_t seq);
 /* store__trust_rebuild() - t_nodes from the hub's feed held (after migration). */
 int store__trust_rebuild(struct store *s);
 

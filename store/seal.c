@@ -208,3 +208,31 @@ int store_order_personal(struct store *s, const char *order, uint8_t **out, size
     sqlite3_finalize(st);
     return r;
 }
+
+int store_order_holder_entries(struct store *s, const char *order, store_entry_id_cb cb, void *ud)
+{
+    sqlite3_stmt *st;
+    int rc, r = store__db_err(sqlite3_prepare_v2(
+                s->db,
+                "SELECT a.author, a.seq, p.body FROM p_applied a"
+                " JOIN payloads p ON p.author = a.author AND p.seq = a.seq"
+                " WHERE a.type = 'order.holder' AND a.status = 0 ORDER BY a.height, a.hash",
+                -1, &st, NULL));
+    if (r < 0)
+        return r;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const uint8_t *o, *sealed;
+        uint32_t olen, slen;
+        if (sqlite3_column_bytes(st, 0) != STORE_KEY_LEN ||
+            !holder_fields(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), &o,
+                           &olen, &sealed, &slen) ||
+            olen != strlen(order) || memcmp(o, order, olen) != 0)
+            continue;
+        if ((r = cb(ud, sqlite3_column_blob(st, 0), (uint64_t)sqlite3_column_int64(st, 1))) != 0)
+            break;
+    }
+    if (r == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = store__db_err(rc);
+    sqlite3_finalize(st);
+    return r;
+}

@@ -72,7 +72,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_META_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
     [ST_FORKS] = "SELECT author, seq FROM forks ORDER BY author, seq",
     [ST_FORK_SEQ] = "SELECT min(seq) FROM forks WHERE author = ?1 HAVING count(*) > 0",
-    [ST_VERIFY] = "SELECT l.author, l.seq, l.header, p.body FROM log l LEFT JOIN payloads p"
+    [ST_VERIFY] = "SELECT l.author, l.seq, l.header, p.body, EXISTS (SELECT 1 FROM purged g"
+                  " WHERE g.author = l.author AND g.seq = l.seq) FROM log l LEFT JOIN payloads p"
                   " ON p.author = l.author AND p.seq = l.seq ORDER BY l.author, l.seq",
 };
 
@@ -404,6 +405,8 @@ static int insert_entry(struct store *s, const struct store_entry *e, const uint
     sqlite3_bind_blob(st, 3, e->signed_header, (int)e->signed_len, SQLITE_STATIC);
     if ((r = step_done(s, st)) < 0)
         return r;
+    if (!payload)
+        return 0; /* purged by the hub: the header alone is kept */
     st = stmt(s, ST_INSERT_PAYLOAD);
     sqlite3_bind_blob(st, 1, e->author, STORE_KEY_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)e->seq);
@@ -744,9 +747,16 @@ static int ingest_feed(struct store *s, struct ingest *in, size_t from, size_t t
     memcpy(w.next_prev, w.tip_hash, STORE_HASH_LEN);
     w.run = kn_xmalloc((to - from) * sizeof(*w.run));
 
+    bool has_purged = store__purged(s, author, 0);
     for (size_t k = from; k < to && r == 0; k++) {
         struct item *it = in->order[k];
         int verdict = 0;
+        /* A payload the hub purged is neither needed nor kept: the header is checked alone. */
+        if (has_purged && (it->err == 0 || it->err == KN_ENOPAYLOAD || it->err == KN_EPAYLOAD) &&
+            store__purged(s, author, it->e.seq)) {
+            it->err = 0;
+            it->payload = NULL;
+        }
         bool past_fork = w.fork_seq && it->e.seq >= w.fork_seq;
         if (!refused && !past_fork && !w.broken && it->e.seq >= w.next && !it->err)
             verdict = store__trust_judge(&trust, &it->e);
@@ -805,7 +815,18 @@ static int ingest_tx(struct store *s, void *arg);
 static int ingest_all(struct store *s, void *arg)
 {
     struct ingest *in = arg;
-    int r = ingest_tx(s, arg);
+    uint8_t hub[STORE_KEY_LEN];
+    int r = 0;
+    /* The hub's purges first: an entry whose payload a purge in this batch names may come
+     * before it, without its payload. Each purge's own signature is checked first. */
+    for (size_t i = 0; r == 0 && i < in->n && store__hub(s, hub); i++) {
+        struct item *it = in->order[i];
+        if (!it->err && it->payload && !strcmp(it->e.type, "payload.purged") &&
+            memcmp(it->e.author, hub, STORE_KEY_LEN) == 0 && store_entry_verify_sig(&it->e) == 0)
+            r = store__trust_note(s, &it->e, it->payload, (size_t)it->e.payload_len);
+    }
+    if (r == 0)
+        r = ingest_tx(s, arg);
     return r < 0 ? r : store__trust_release(s, in->res);
 }
 
@@ -1146,9 +1167,10 @@ static int verify_row(struct verify *v, sqlite3_stmt *st)
         return problem(v, seq, store_entry_verify_sig(v->cur) != 0 ? KN_ESIG : KN_EPREV);
     }
     column_payload(st, 3, &payload, &plen);
-    if (!payload)
+    bool purged = sqlite3_column_int(st, 4) != 0;
+    if (!payload && !purged)
         return problem(v, seq, KN_ENOPAYLOAD);
-    if ((r = store_entry_check_payload(v->cur, payload, plen)) < 0)
+    if (payload && (r = store_entry_check_payload(v->cur, payload, plen)) < 0)
         return problem(v, seq, store_entry_verify_sig(v->cur) != 0 ? KN_ESIG : r);
     if (v->mode == STORE_VERIFY_EVERY && store_entry_verify_sig(v->cur) != 0)
         return problem(v, seq, KN_ESIG);

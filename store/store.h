@@ -413,6 +413,13 @@ int store_unseal(struct store *s, const char *office, const uint8_t *sealed, siz
  */
 int store_order_personal(struct store *s, const char *order, uint8_t **out, size_t *outlen);
 
+/*
+ * store_order_holder_entries() - the applied order.holder entries of order that still have their
+ * payload (what a purge must name), in order. cb returns nonzero to stop (and that is returned).
+ */
+typedef int (*store_entry_id_cb)(void *ud, const uint8_t author[STORE_KEY_LEN], uint64_t seq);
+int store_order_holder_entries(struct store *s, const char *order, store_entry_id_cb cb, void *ud);
+
 /* ---- The card domain: events applied to queryable state (store/domain.c, events.c) ---- */
 
 struct store_domain_stats {

@@ -32,6 +32,8 @@ const char store__trust_schema_v5[] =
     "  office_key BLOB) WITHOUT ROWID;"
     "CREATE TABLE t_held(author BLOB NOT NULL, seq INTEGER NOT NULL, header BLOB NOT NULL,"
     "  payload BLOB NOT NULL, PRIMARY KEY(author, seq)) WITHOUT ROWID;"
+    "CREATE TABLE purged(author BLOB NOT NULL, seq INTEGER NOT NULL,"
+    "  PRIMARY KEY(author, seq)) WITHOUT ROWID;"
     "ALTER TABLE p_nodes ADD COLUMN valid_until_ms INTEGER;"
     "ALTER TABLE p_nodes ADD COLUMN revoked_from INTEGER;";
 
@@ -122,6 +124,52 @@ void store__trust_note_release(struct store *s, const uint8_t node[STORE_KEY_LEN
     memcpy(s->enrolled + s->nenrolled++ * STORE_KEY_LEN, node, STORE_KEY_LEN);
 }
 
+/*
+ * Retention: the hub's payload.purged names an entry whose payload (a holder's sealed data) is
+ * deleted here and now, and never stored again; its header stays, and with it every chain.
+ */
+static int purge_note(struct store *s, const uint8_t *payload, size_t len)
+{
+    char hex[STORE_ID_HEX_LEN + 1];
+    uint8_t author[STORE_KEY_LEN];
+    uint64_t seq;
+    sqlite3_stmt *st;
+    if (!payload || !map_text(payload, len, "author", hex, sizeof(hex)) ||
+        store_unhex(hex, author, STORE_KEY_LEN) < 0 || !map_uint(payload, len, "seq", &seq) ||
+        seq == 0 || seq > INT64_MAX)
+        return 0; /* malformed: the card domain records it as invalid */
+    int r = exec_row(s, &st, "INSERT OR IGNORE INTO purged(author, seq) VALUES (?1, ?2)");
+    if (r < 0)
+        return r;
+    sqlite3_bind_blob(st, 1, author, STORE_KEY_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)seq);
+    r = store__db_err(sqlite3_step(st));
+    sqlite3_finalize(st);
+    if (r < 0 || (r = exec_row(s, &st, "DELETE FROM payloads WHERE author = ?1 AND seq = ?2")) < 0)
+        return r;
+    sqlite3_bind_blob(st, 1, author, STORE_KEY_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)seq);
+    r = store__db_err(sqlite3_step(st));
+    sqlite3_finalize(st);
+    return r;
+}
+
+bool store__purged(struct store *s, const uint8_t author[STORE_KEY_LEN], uint64_t seq)
+{
+    sqlite3_stmt *st;
+    bool found = false;
+    if (cached(s, &st,
+               seq ? "SELECT 1 FROM purged WHERE author = ?1 AND seq = ?2"
+                   : "SELECT 1 FROM purged WHERE author = ?1 LIMIT 1") == 0) {
+        sqlite3_bind_blob(st, 1, author, STORE_KEY_LEN, SQLITE_STATIC);
+        if (seq)
+            sqlite3_bind_int64(st, 2, (int64_t)seq);
+        found = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_reset(st);
+    }
+    return found;
+}
+
 int store__trust_note(struct store *s, const struct store_entry *e, const uint8_t *payload,
                       size_t len)
 {
@@ -133,6 +181,8 @@ int store__trust_note(struct store *s, const struct store_entry *e, const uint8_
 
     if (!store__hub(s, hub) || memcmp(e->author, hub, STORE_KEY_LEN) != 0)
         return 0;
+    if (!strcmp(e->type, "payload.purged"))
+        return purge_note(s, payload, len);
     bool bound = strcmp(e->type, "node.bound") == 0;
     if (!bound && strcmp(e->type, "node.revoked") != 0)
         return 0;
