@@ -65,6 +65,14 @@ void node_domain_usage(FILE *out)
                 if (*p == '_')
                     *p = '-';
             enum store_field_kind kind = store_domain_field_kind(steps[i].type, names[k]);
+            if (kind == STORE_FIELD_BIN)
+                continue; /* made by the program (sealed data, keys), never typed */
+            if ((!strcmp(steps[i].type, "order.placed") ||
+                 !strcmp(steps[i].type, "reserve.issued")) &&
+                !strcmp(names[k], "holder")) {
+                fprintf(out, " --holder X --pnr X --phone X --email X (sealed)");
+                continue;
+            }
             fprintf(out, " --%s%s%s", opt, kind == STORE_FIELD_BOOL ? "" : " X", req[k] ? "*" : "");
         }
         fprintf(out, "\n      %s [%s]\n", steps[i].help, steps[i].type);
@@ -148,9 +156,10 @@ static const char *const personal_opts[][2] = {
     { "--email", "email" },
 };
 
-static int write_holder(struct node *n, json_t *body, json_t *personal, char *reason, size_t rsize)
+static int write_holder(struct node *n, const char *kind, json_t *body, json_t *personal,
+                        char *reason, size_t rsize)
 {
-    const char *order = json_string_value(json_object_get(body, "order"));
+    const char *order = json_string_value(json_object_get(body, kind));
     const char *office = json_string_value(json_object_get(body, "office"));
     char *text = json_dumps(personal, JSON_COMPACT | JSON_SORT_KEYS);
     uint8_t *sealed = NULL, *payload;
@@ -169,14 +178,14 @@ static int write_holder(struct node *n, json_t *body, json_t *personal, char *re
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 2);
-    msgpack_pack_str_with_body(&pk, "order", 5);
+    msgpack_pack_str_with_body(&pk, kind, strlen(kind));
     msgpack_pack_str_with_body(&pk, order ? order : "", order ? strlen(order) : 0);
     msgpack_pack_str_with_body(&pk, "sealed", 6);
     msgpack_pack_bin_with_body(&pk, sealed, slen);
     payload = (uint8_t *)sb.data;
     len = sb.size;
-    r = store_domain_write(n->store, "order.holder", payload, len, node_now_ms(), NULL, reason,
-                           rsize);
+    r = store_domain_write(n->store, !strcmp(kind, "order") ? "order.holder" : "reserve.holder",
+                           payload, len, node_now_ms(), NULL, reason, rsize);
     free(sealed);
     msgpack_sbuffer_destroy(&sb);
     return r;
@@ -196,7 +205,7 @@ static int cmd_step(const char *dir, size_t which, int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         char field[64];
-        if (!strcmp(type, "order.placed")) {
+        if (!strcmp(type, "order.placed") || !strcmp(type, "reserve.issued")) {
             size_t k = 0;
             while (k < 4 && strcmp(a, personal_opts[k][0]))
                 k++;
@@ -221,7 +230,7 @@ static int cmd_step(const char *dir, size_t which, int argc, char **argv)
             if (*p == '-')
                 *p = '_';
         enum store_field_kind kind = store_domain_field_kind(type, field);
-        if (kind == STORE_FIELD_NONE) {
+        if (kind == STORE_FIELD_NONE || kind == STORE_FIELD_BIN) {
             fprintf(stderr, "kortnod: %s %s has no option %s (see kortnod help steps)\n",
                     steps[which].cmd, steps[which].sub, a);
             goto out;
@@ -275,7 +284,8 @@ static int cmd_step(const char *dir, size_t which, int argc, char **argv)
     }
     r = store_domain_write(n->store, type, payload, len, node_now_ms(), &e, reason, sizeof(reason));
     if (together && r == 0)
-        r = write_holder(n, body, personal, reason, sizeof(reason));
+        r = write_holder(n, !strcmp(type, "order.placed") ? "order" : "reserve", body, personal,
+                         reason, sizeof(reason));
     if (together && r == 0)
         r = store_tx_commit(n->store);
     else if (together)
@@ -290,7 +300,8 @@ static int cmd_step(const char *dir, size_t which, int argc, char **argv)
     }
     printf("%s recorded (seq %llu)\n", type, (unsigned long long)e.seq);
     if (together)
-        printf("the holder's data: sealed to the hub and the office (order.holder)\n");
+        printf("the holder's data: sealed to the hub and the office (%s)\n",
+               !strcmp(type, "order.placed") ? "order.holder" : "reserve.holder");
     rc = 0;
 out:
     if (personal) {
@@ -610,8 +621,11 @@ static int cmd_state(const char *dir, int argc, char **argv)
 /* kortnod order holder --order ID: the holder's data, at a node that can read it. */
 static int cmd_holder(const char *dir, int argc, char **argv)
 {
-    if (argc != 4 || strcmp(argv[2], "--order")) {
-        fprintf(stderr, "kortnod: order holder takes --order ID\n");
+    const char *kind = argv[0]; /* "order" or "reserve" */
+    char opt[16];
+    snprintf(opt, sizeof(opt), "--%s", kind);
+    if (argc != 4 || strcmp(argv[2], opt)) {
+        fprintf(stderr, "kortnod: %s holder takes %s ID\n", kind, opt);
         return 2;
     }
     struct node *n;
@@ -619,15 +633,15 @@ static int cmd_holder(const char *dir, int argc, char **argv)
         return 1;
     uint8_t *text = NULL;
     size_t len;
-    int r = store_order_personal(n->store, argv[3], &text, &len);
+    int r = store_holder_personal(n->store, kind, argv[3], &text, &len);
     if (r == 0) {
         printf("%s\n", (const char *)text);
         sodium_memzero(text, len);
         free(text);
     } else if (r == KN_ENOTFOUND) {
-        fprintf(stderr, "kortnod: order %s has no holder's data here\n", argv[3]);
+        fprintf(stderr, "kortnod: %s %s has no holder's data here\n", kind, argv[3]);
     } else {
-        fprintf(stderr, "kortnod: order %s: %s\n", argv[3], kn_strerror(r));
+        fprintf(stderr, "kortnod: %s %s: %s\n", kind, argv[3], kn_strerror(r));
     }
     node_close(n);
     return r == 0 ? 0 : 1;
@@ -716,8 +730,33 @@ int node_cmd_domain(const char *dir, int argc, char **argv, bool *handled)
     *handled = true;
     if (!strcmp(argv[0], "order") && argc > 1 && !strcmp(argv[1], "purge"))
         return cmd_purge(dir, argc, argv);
-    if (!strcmp(argv[0], "order") && argc > 1 && !strcmp(argv[1], "holder"))
+    if ((!strcmp(argv[0], "order") || !strcmp(argv[0], "reserve")) && argc > 1 &&
+        !strcmp(argv[1], "holder"))
         return cmd_holder(dir, argc, argv);
+    /* office bind-node is node enrol: the enrolment carries the office's key (seal.c). */
+    if (!strcmp(argv[0], "office") && argc > 1 && !strcmp(argv[1], "bind-node")) {
+        char *v[16] = { "node", "enrol" };
+        int k = 2;
+        const char *node = NULL;
+        for (int i = 2; i < argc && k < 14; i++) {
+            if (!strcmp(argv[i], "--node") && i + 1 < argc)
+                node = argv[++i];
+            else if (!strcmp(argv[i], "--valid-until-ms") && i + 1 < argc) {
+                v[k++] = "--valid-until";
+                v[k++] = argv[++i];
+            } else
+                v[k++] = argv[i];
+        }
+        if (!node) {
+            fprintf(stderr, "kortnod: office bind-node needs --node NODEID\n");
+            return 2;
+        }
+        /* node enrol takes the id first */
+        char *w[18] = { v[0], v[1], (char *)node };
+        for (int i = 2; i < k; i++)
+            w[i + 1] = v[i];
+        return node_cmd_trust(dir, k + 1, w);
+    }
     if (!strcmp(argv[0], "report"))
         return cmd_report(dir, argc, argv);
     if (!strcmp(argv[0], "state"))

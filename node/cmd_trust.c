@@ -156,6 +156,7 @@ static int cmd_enrol(const char *dir, int argc, char **argv)
     else
         rc = 0;
     if (rc == 0) {
+        printf("node.bound recorded (seq %" PRIu64 ")\n", e->seq);
         printf("enrolled %s as %s of %s%s%s (hub entry %" PRIu64 ")\n", id, role, office,
                until ? ", valid until " : "", until ? until : "", e->seq);
         if (out) {

@@ -36,6 +36,7 @@ struct peer {
     bool writing, closing, connected;
     bool warned_behind;  /* said that this peer holds our own feed beyond our database */
     uint64_t forks_said; /* fork proofs from this peer already in the log */
+    uint64_t held_said, refused_said; /* trust: entries held / refused already in the log */
     uint64_t since, last_rx, last_tx;
     char name[128];
     struct peer *next;
@@ -215,6 +216,21 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
                   p->name, p->conn.why);
             peer_close(p, NULL);
             return;
+        }
+        if (p->conn.entries_held > p->held_said) {
+            logf_(
+                p->d, NODE_LOG_INFO,
+                "peer %s: %llu entries of keys the hub has not enrolled are held (not stored, not "
+                "passed on) until it does (kortnod node list)",
+                p->name, (unsigned long long)(p->conn.entries_held - p->held_said));
+            p->held_said = p->conn.entries_held;
+        }
+        if (p->conn.entries_refused > p->refused_said) {
+            logf_(p->d, NODE_LOG_WARN,
+                  "peer %s: %llu entries refused: signed by a key the hub revoked, or of a type "
+                  "the author's role may not write",
+                  p->name, (unsigned long long)(p->conn.entries_refused - p->refused_said));
+            p->refused_said = p->conn.entries_refused;
         }
         if (p->conn.forks_in > p->forks_said) {
             unsigned long long fresh = p->conn.forks_in - p->forks_said;

@@ -180,9 +180,9 @@ static int walk(FILE *out, const char *tmp, struct demo_node *hub, struct demo_n
     };
     for (int i = 0; i < 4; i++) {
         snprintf(json, sizeof(json),
-                 "{\"order\":\"%s\",\"care_provider\":\"%s\",\"holder\":\"holder %d\","
+                 "{\"order\":\"%s\",\"care_provider\":\"%s\","
                  "\"office\":\"%s\",\"card_type\":\"siths-eid\"}",
-                 orders[i][0], orders[i][2], i + 1, orders[i][1]);
+                 orders[i][0], orders[i][2], orders[i][1]);
         if ((r = step(out, hub, "order.placed", json)))
             return r;
         snprintf(json, sizeof(json), "{\"order\":\"%s\",\"serial\":\"SE%d\",\"rek\":\"RR%dSE\"}",

@@ -412,6 +412,21 @@ static int payload_purged(struct dom_ctx *c)
     return dom_conflict(c, "order %s is %s: its card's life has not ended", id, o.state);
 }
 
+/* The reserve card holder's personal data, sealed as an order's is (order_holder). */
+static int reserve_holder(struct dom_ctx *c)
+{
+    char id[65];
+    sqlite3_stmt *st;
+    int r;
+    TEXT(c, "reserve", id);
+    if ((r = dom_row(c, &st, "SELECT 1 FROM p_reserves WHERE reserve = ?1", "t", id)) < 0)
+        return r;
+    if (r == 0)
+        return dom_conflict(c, "no reserve %s is known", id);
+    dom_done(st);
+    return dom_exec(c, "UPDATE p_reserves SET holder = '(sealed)' WHERE reserve = ?1", "t", id);
+}
+
 static int card_shipped(struct dom_ctx *c)
 {
     static const char *const from[] = { "ordered", NULL };
@@ -741,7 +756,8 @@ static int reserve_issued(struct dom_ctx *c)
     int r;
     TEXT(c, "reserve", id);
     TEXT(c, "office", office);
-    TEXT(c, "holder", holder);
+    if (!TEXT(c, "holder", holder))
+        holder[0] = '\0'; /* sealed apart, in reserve.holder */
     TEXT(c, "reason", reason);
     TEXT(c, "receipt", receipt);
     /* Reserve cards are valid at most three months (DOMAIN.md, seed 004). */
@@ -910,6 +926,9 @@ static const struct dom_field f_node_bound[] = { { "node", DOM_F_NODE, true, NUL
 static const struct dom_field f_payload_purged[] = {
     ID("order"), { "author", DOM_F_NODE, true, NULL }, U("seq"), END
 };
+static const struct dom_field f_reserve_holder[] = { ID("reserve"),
+                                                     { "sealed", DOM_F_BIN, true, NULL },
+                                                     END };
 static const struct dom_field f_order_holder[] = { ID("order"),
                                                    { "sealed", DOM_F_BIN, true, NULL },
                                                    END };
@@ -941,8 +960,8 @@ static const struct dom_field f_card_returned[] = { ID("order"), T_OPT("reason")
 static const struct dom_field f_card_revoked[] = { ID("order"), E("reason", revoke_reasons),
                                                    T_OPT("police_report"), END };
 static const struct dom_field f_reserve_issued[] = {
-    ID("reserve"),       ID("office"),  T("holder"), E("reason", reserve_reasons),
-    U("valid_until_ms"), ID("receipt"), END
+    ID("reserve"), ID("office"), T_OPT("holder"), E("reason", reserve_reasons), U("valid_until_ms"),
+    ID("receipt"), END
 };
 static const struct dom_field f_reserve[] = { ID("reserve"), END };
 static const struct dom_field f_catalogue_added[] = { ID("entry"), ID("office"), T("person"),
@@ -982,6 +1001,7 @@ const struct dom_event store__dom_events[] = {
     { "card.revoked", HUB, "order", "order", f_card_revoked, card_revoked },
     { "card.destroyed", HUB | OFFICE, "order", "order", f_order, card_destroyed },
     { "reserve.issued", OFFICE, "reserve", "reserve", f_reserve_issued, reserve_issued },
+    { "reserve.holder", OFFICE, "reserve", "reserve", f_reserve_holder, reserve_holder },
     { "reserve.returned", OFFICE, "reserve", "reserve", f_reserve, reserve_returned },
     { "receipt.archived", OFFICE, "reserve", "reserve", f_reserve, receipt_archived },
     { "catalogue.added", HUB | OFFICE, "entry", "entry", f_catalogue_added, catalogue_added },

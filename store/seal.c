@@ -60,7 +60,9 @@ static int node_office_seed(struct store *s, const char *office, uint8_t seed[32
     if (!s->id || !s->id->sk)
         return KN_EINVAL;
     r = store__db_err(sqlite3_prepare_v2(
-        s->db, "SELECT office_key FROM t_nodes WHERE node = ?1 AND office = ?2", -1, &st, NULL));
+        s->db,
+        "SELECT office_key FROM t_nodes WHERE node = ?1 AND office = ?2 AND revoked_from IS NULL",
+        -1, &st, NULL));
     if (r < 0)
         return r;
     sqlite3_bind_blob(st, 1, s->id->pk, STORE_KEY_LEN, SQLITE_STATIC);
@@ -162,9 +164,9 @@ int store_unseal(struct store *s, const char *office, const uint8_t *sealed, siz
     return 0;
 }
 
-/* The order field of an order.holder payload, and its sealed bytes. */
-static bool holder_fields(const uint8_t *p, size_t len, const uint8_t **order, uint32_t *olen,
-                          const uint8_t **sealed, uint32_t *slen)
+/* The id field (kind "order" or "reserve") of a *.holder payload, and its sealed bytes. */
+static bool holder_fields(const uint8_t *p, size_t len, const char *kind, const uint8_t **id,
+                          uint32_t *idlen, const uint8_t **sealed, uint32_t *slen)
 {
     struct store_mp m = { p, p + len };
     const uint8_t *k;
@@ -172,32 +174,40 @@ static bool holder_fields(const uint8_t *p, size_t len, const uint8_t **order, u
     if (len == 0 || p[0] != 0x82)
         return false;
     m.p++;
-    return store_mp_str(&m, &k, &klen) == 0 && klen == 5 && !memcmp(k, "order", 5) &&
-           store_mp_str(&m, order, olen) == 0 && store_mp_str(&m, &k, &klen) == 0 && klen == 6 &&
+    /* canonical key order: "order" and "reserve" both sort before "sealed" */
+    return store_mp_str(&m, &k, &klen) == 0 && klen == strlen(kind) && !memcmp(k, kind, klen) &&
+           store_mp_str(&m, id, idlen) == 0 && store_mp_str(&m, &k, &klen) == 0 && klen == 6 &&
            !memcmp(k, "sealed", 6) && store_mp_bin(&m, sealed, slen) == 0;
 }
 
-int store_order_personal(struct store *s, const char *order, uint8_t **out, size_t *outlen)
+int store_holder_personal(struct store *s, const char *kind, const char *id, uint8_t **out,
+                          size_t *outlen)
 {
+    static const char order_sql[] =
+        "SELECT p.body, (SELECT office FROM p_orders WHERE order_id = ?1) FROM p_applied a"
+        " JOIN payloads p ON p.author = a.author AND p.seq = a.seq"
+        " WHERE a.type = 'order.holder' AND a.status = 0 ORDER BY a.height DESC, a.hash DESC";
+    static const char reserve_sql[] =
+        "SELECT p.body, (SELECT office FROM p_reserves WHERE reserve = ?1) FROM p_applied a"
+        " JOIN payloads p ON p.author = a.author AND p.seq = a.seq"
+        " WHERE a.type = 'reserve.holder' AND a.status = 0 ORDER BY a.height DESC, a.hash DESC";
+    bool reserve = !strcmp(kind, "reserve");
     sqlite3_stmt *st;
-    int rc,
-        r = store__db_err(sqlite3_prepare_v2(
-            s->db,
-            "SELECT p.body, (SELECT office FROM p_orders WHERE order_id = ?1) FROM p_applied a"
-            " JOIN payloads p ON p.author = a.author AND p.seq = a.seq"
-            " WHERE a.type = 'order.holder' AND a.status = 0 ORDER BY a.height DESC, a.hash DESC",
-            -1, &st, NULL));
+    if (!reserve && strcmp(kind, "order"))
+        return KN_EINVAL;
+    int rc, r = store__db_err(
+                sqlite3_prepare_v2(s->db, reserve ? reserve_sql : order_sql, -1, &st, NULL));
     if (r < 0)
         return r;
-    sqlite3_bind_text(st, 1, order, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     *out = NULL;
     r = KN_ENOTFOUND;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const uint8_t *o, *sealed;
         uint32_t olen, slen;
-        if (!holder_fields(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &o,
-                           &olen, &sealed, &slen) ||
-            olen != strlen(order) || memcmp(o, order, olen) != 0)
+        if (!holder_fields(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), kind,
+                           &o, &olen, &sealed, &slen) ||
+            olen != strlen(id) || memcmp(o, id, olen) != 0)
             continue;
         const char *office = (const char *)sqlite3_column_text(st, 1);
         r = store_unseal(s, office ? office : "", sealed, slen, out, outlen);
@@ -224,8 +234,8 @@ int store_order_holder_entries(struct store *s, const char *order, store_entry_i
         const uint8_t *o, *sealed;
         uint32_t olen, slen;
         if (sqlite3_column_bytes(st, 0) != STORE_KEY_LEN ||
-            !holder_fields(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), &o,
-                           &olen, &sealed, &slen) ||
+            !holder_fields(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), "order",
+                           &o, &olen, &sealed, &slen) ||
             olen != strlen(order) || memcmp(o, order, olen) != 0)
             continue;
         if ((r = cb(ud, sqlite3_column_blob(st, 0), (uint64_t)sqlite3_column_int64(st, 1))) != 0)

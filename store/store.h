@@ -407,11 +407,13 @@ int store_unseal(struct store *s, const char *office, const uint8_t *sealed, siz
                  uint8_t **out, size_t *outlen);
 
 /*
- * store_order_personal() - the holder's personal data of an order (a JSON object: name, pnr,
- * phone, email), opened from its applied order.holder entry. KN_ENOTFOUND when the order has
- * none, KN_ESEALED when this node cannot read it. *out (free it) is NUL-terminated.
+ * store_holder_personal() - the holder's personal data (a JSON object: name, pnr, phone, email)
+ * of an order or a reserve card (kind "order" or "reserve"), opened from its applied
+ * order.holder / reserve.holder entry. KN_ENOTFOUND when it has none, KN_ESEALED when this node
+ * cannot read it. *out (free it) is NUL-terminated.
  */
-int store_order_personal(struct store *s, const char *order, uint8_t **out, size_t *outlen);
+int store_holder_personal(struct store *s, const char *kind, const char *id, uint8_t **out,
+                          size_t *outlen);
 
 /*
  * store_order_holder_entries() - the applied order.holder entries of order that still have their

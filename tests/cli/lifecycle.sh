@@ -301,14 +301,14 @@ py 'import json,sys; assert json.loads(sys.argv[1]) == [], "conflicts before the
 ok "apart: the hub revoked S2 (lost, police report), Storuman handed S2 over"
 
 send "$STO" "$HUB"
-[[ "$SENT" == 2 ]] || fail "Storuman sent the hub $SENT entries, want 2 (reserve, hand-over)"
+[[ "$SENT" == 3 ]] || fail "Storuman sent the hub $SENT entries, want 3 (reserve, its sealed holder, hand-over)"
 send "$ARJ" "$HUB"
 [[ "$SENT" == 0 ]] || fail "Arjeplog had $SENT new entries for the hub, want 0"
 send "$HUB" "$STO"
 [[ "$SENT" == 1 ]] || fail "the hub sent Storuman $SENT entries, want 1 (the revocation)"
 expect_text 'rebuilt in order' "$OUT" "the revocation belongs before Storuman's hand-over"
 send "$HUB" "$ARJ"
-[[ "$SENT" == 3 ]] || fail "the hub sent Arjeplog $SENT entries, want 3"
+[[ "$SENT" == 4 ]] || fail "the hub sent Arjeplog $SENT entries, want 4 (Storuman's reserve, its sealed holder, hand-over; the revocation)"
 same_digest "after the conflicting entries are exchanged"
 
 for node in "$HUB" "$STO" "$ARJ"; do

@@ -64,3 +64,30 @@ for n in h s; do
     done
 done
 ok "no report shows the holder's data"
+
+# A reserve card's holder, sealed by the office that issues it (an organisation office issues
+# reserve cards once it has two ID administrators).
+for a in adm-1 adm-2; do
+    kn "$T/h" office admin-add --office storuman --admin "$a" --name "Administrator $a"
+    expect_rc 0 "admin-add $a"
+done
+xfer h s
+RNAME="Bertil Reservsson"
+until=$(($(date +%s) * 1000 + 30 * 86400000)) # valid a month
+kn "$T/s" reserve issue --reserve R1 --office storuman --holder "$RNAME" --pnr 19900202-1234 \
+    --reason lost-card --valid-until-ms "$until" --receipt KV-1
+expect_rc 0 "reserve issue with the holder's data at the office"
+expect_text 'sealed to the hub and the office \(reserve.holder\)' "$OUT" "reserve issue says it sealed"
+xfer s h
+xfer h r
+for n in h s r; do
+    ! cat "$T/$n"/kortnod.db* | grep -a -q -e "$RNAME" || fail "$n holds the reserve holder in clear"
+done
+for n in h s; do
+    kn "$T/$n" reserve holder --reserve R1
+    expect_rc 0 "reserve holder at $n"
+    expect_text "$RNAME" "$OUT" "$n reads the reserve holder"
+done
+kn "$T/r" reserve holder --reserve R1
+expect_rc 1 "reserve holder at the relay"
+ok "a reserve card's holder: sealed by the office, read by the hub and the office, not the relay"
