@@ -105,17 +105,12 @@ const char store__domain_schema[] =
 
 /* The projection's tables, in digest order, each with the order of its rows. */
 static const char *const projection[][2] = {
-    { "p_applied", "height, hash" },
-    { "p_subjects", "kind, id" },
-    { "p_nodes", "node" },
-    { "p_offices", "office" },
-    { "p_admins", "office, admin" },
-    { "p_orders", "order_id" },
-    { "p_appointments", "appointment" },
-    { "p_meetings", "order_id, n" },
-    { "p_reserves", "reserve" },
-    { "p_catalogue", "entry" },
-    { "p_invoices", "office, month" },
+    { "p_applied", "height, hash" }, { "p_subjects", "kind, id" },
+    { "p_nodes", "node" },           { "p_node_offices", "node, office" },
+    { "p_offices", "office" },       { "p_admins", "office, admin" },
+    { "p_orders", "order_id" },      { "p_appointments", "appointment" },
+    { "p_meetings", "order_id, n" }, { "p_reserves", "reserve" },
+    { "p_catalogue", "entry" },      { "p_invoices", "office, month" },
 };
 #define NPROJECTION (sizeof(projection) / sizeof(projection[0]))
 
@@ -614,6 +609,16 @@ static int check_writer(struct dom_ctx *c, const uint8_t hub[STORE_KEY_LEN])
     if (!(c->ev->writers & (office_role ? DOM_W_OFFICE : DOM_W_MOBILE)))
         return dom_invalid(c, "a %s node may not write %s", office_role ? "office" : "mobile",
                            c->ev->type);
+    /* A mobile node works for every office it is enrolled for. */
+    if (!same && !office_role) {
+        if ((r = dom_row(c, &st, "SELECT 1 FROM p_node_offices WHERE node = ?1 AND office = ?2",
+                         "tt", node, c->office)) < 0)
+            return r;
+        if (r == 1) {
+            dom_done(st);
+            same = true;
+        }
+    }
     if (!same)
         return dom_invalid(c, "the writer is not bound to office %s",
                            c->office[0] ? c->office : "(none)");

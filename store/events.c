@@ -229,6 +229,13 @@ static int node_bound(struct dom_ctx *c)
                                 node);
     }
     uint64_t until = dom_uint(c, "valid_until_ms");
+    /* An office node works for one office; a mobile one for each it is enrolled for. */
+    if (strcmp(role, "mobile") &&
+        (r = dom_exec(c, "DELETE FROM p_node_offices WHERE node = ?1", "t", node)) < 0)
+        return r;
+    if ((r = dom_exec(c, "INSERT OR IGNORE INTO p_node_offices(node, office) VALUES (?1, ?2)", "tt",
+                      node, office)) < 0)
+        return r;
     return dom_exec(
         c,
         "INSERT INTO p_nodes(node, role, office, valid_until_ms) VALUES (?1, ?2, ?3, ?4)"

@@ -61,7 +61,8 @@ static int node_office_seed(struct store *s, const char *office, uint8_t seed[32
         return KN_EINVAL;
     r = store__db_err(sqlite3_prepare_v2(
         s->db,
-        "SELECT office_key FROM t_nodes WHERE node = ?1 AND office = ?2 AND revoked_from IS NULL",
+        "SELECT k.office_key FROM t_node_keys k JOIN t_nodes t ON t.node = k.node"
+        " WHERE k.node = ?1 AND k.office = ?2 AND t.revoked_from IS NULL",
         -1, &st, NULL));
     if (r < 0)
         return r;

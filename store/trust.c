@@ -34,6 +34,10 @@ const char store__trust_schema_v5[] =
     "  payload BLOB NOT NULL, PRIMARY KEY(author, seq)) WITHOUT ROWID;"
     "CREATE TABLE purged(author BLOB NOT NULL, seq INTEGER NOT NULL,"
     "  PRIMARY KEY(author, seq)) WITHOUT ROWID;"
+    "CREATE TABLE t_node_keys(node BLOB NOT NULL, office TEXT NOT NULL, office_key BLOB NOT NULL,"
+    "  PRIMARY KEY(node, office)) WITHOUT ROWID;"
+    "CREATE TABLE p_node_offices(node TEXT NOT NULL, office TEXT NOT NULL,"
+    "  PRIMARY KEY(node, office)) WITHOUT ROWID;"
     "ALTER TABLE p_nodes ADD COLUMN valid_until_ms INTEGER;"
     "ALTER TABLE p_nodes ADD COLUMN revoked_from INTEGER;";
 
@@ -228,6 +232,26 @@ int store__trust_note(struct store *s, const struct store_entry *e, const uint8_
         if (key)
             sqlite3_bind_blob(st, 6, key, (int)klen, SQLITE_STATIC);
         store__trust_note_release(s, node);
+        /* Each office's key the node was given, kept per office: a mobile node may be enrolled
+         * for several offices. */
+        if (key) {
+            sqlite3_stmt *k;
+            if ((r = exec_row(s, &k,
+                              "INSERT OR REPLACE INTO t_node_keys(node, office, office_key)"
+                              " VALUES (?1, ?2, ?3)")) < 0) {
+                sqlite3_finalize(st);
+                return r;
+            }
+            sqlite3_bind_blob(k, 1, node, STORE_KEY_LEN, SQLITE_STATIC);
+            sqlite3_bind_text(k, 2, office, -1, SQLITE_STATIC);
+            sqlite3_bind_blob(k, 3, key, (int)klen, SQLITE_STATIC);
+            r = store__db_err(sqlite3_step(k));
+            sqlite3_finalize(k);
+            if (r < 0) {
+                sqlite3_finalize(st);
+                return r;
+            }
+        }
     } else {
         if (!map_uint(payload, len, "from_seq", &v) || v == 0 || v > INT64_MAX)
             return 0;

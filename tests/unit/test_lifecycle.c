@@ -791,7 +791,7 @@ static void test_node_bound(void **state)
     NO(s, "node.bound", now(), "only the hub", "s:node", hex_u, "s:office", "storuman", "s:role",
        "mobile");
 
-    /* binding again moves the node: u writes for storuman, then only for umea */
+    /* a mobile node works for every office it is enrolled for: u for storuman, then also umea */
     as(s, &id_hub);
     bind_node(s, hex_u, "storuman", "mobile");
     order_to(s, "o1", "storuman", &id_u, "notice");
@@ -801,10 +801,16 @@ static void test_node_bound(void **state)
        "office");
     bind_node(s, hex_u, "umea", "mobile");
     assert_string_equal(q_text(s, "SELECT office FROM p_nodes WHERE node = ?1", hex_u), "umea");
+    assert_int_equal(q_int(s, "SELECT count(*) FROM p_node_offices WHERE node = ?1", hex_u), 2);
+    order_to(s, "o2", "umea", &id_u, "notice");
     as(s, &id_u);
-    NO(s, "card.collected", now(), "not bound to office storuman", "s:order", "o1");
-    as(s, &id_a);
     OK(s, "card.collected", now(), "s:order", "o1");
+    OK(s, "card.collected", now(), "s:order", "o2");
+    /* binding an office node again moves it: a works for storuman, then only for umea */
+    as(s, &id_hub);
+    bind_node(s, hex_a, "umea", "office");
+    as(s, &id_a);
+    NO(s, "card.stored", now(), "not bound to office storuman", "s:order", "o1", "b:locked", 1);
     finish(s);
 }
 
