@@ -670,8 +670,11 @@ static int collect_holder(void *ud, const uint8_t author[STORE_KEY_LEN], uint64_
  */
 static int cmd_purge(const char *dir, int argc, char **argv)
 {
-    if (argc != 4 || strcmp(argv[2], "--order")) {
-        fprintf(stderr, "kortnod: order purge takes --order ID\n");
+    const char *kind = argv[0]; /* "order" or "reserve" */
+    char opt[16];
+    snprintf(opt, sizeof(opt), "--%s", kind);
+    if (argc != 4 || strcmp(argv[2], opt)) {
+        fprintf(stderr, "kortnod: %s purge takes %s ID\n", kind, opt);
         return 2;
     }
     const char *order = argv[3];
@@ -682,7 +685,7 @@ static int cmd_purge(const char *dir, int argc, char **argv)
     char reason[256] = "";
     int r = store_tx_begin(n->store);
     if (r == 0)
-        r = store_order_holder_entries(n->store, order, collect_holder, &l);
+        r = store_holder_entries(n->store, kind, order, collect_holder, &l);
     for (size_t i = 0; r == 0 && i < l.n; i++) {
         char hex[STORE_ID_HEX_LEN + 1];
         store_hex(l.v[i].author, STORE_KEY_LEN, hex);
@@ -693,7 +696,7 @@ static int cmd_purge(const char *dir, int argc, char **argv)
         msgpack_pack_map(&pk, 3);
         msgpack_pack_str_with_body(&pk, "author", 6);
         msgpack_pack_str_with_body(&pk, hex, STORE_ID_HEX_LEN);
-        msgpack_pack_str_with_body(&pk, "order", 5);
+        msgpack_pack_str_with_body(&pk, kind, strlen(kind)); /* "order" or "reserve" */
         msgpack_pack_str_with_body(&pk, order, strlen(order));
         msgpack_pack_str_with_body(&pk, "seq", 3);
         msgpack_pack_uint64(&pk, l.v[i].seq);
@@ -713,12 +716,12 @@ static int cmd_purge(const char *dir, int argc, char **argv)
         fprintf(stderr, "kortnod: order purge: %s\n", kn_strerror(r));
         rc = 1;
     } else if (l.n == 0) {
-        fprintf(stderr, "kortnod: order %s has no holder's data left to purge here\n", order);
+        fprintf(stderr, "kortnod: %s %s has no holder's data left to purge here\n", kind, order);
         rc = 1;
     } else {
-        printf("purged the holder's data of order %s (%zu entr%s): every node deletes it when "
+        printf("purged the holder's data of %s %s (%zu entr%s): every node deletes it when "
                "this reaches it\n",
-               order, l.n, l.n == 1 ? "y" : "ies");
+               kind, order, l.n, l.n == 1 ? "y" : "ies");
     }
     free(l.v);
     node_close(n);
@@ -728,7 +731,8 @@ static int cmd_purge(const char *dir, int argc, char **argv)
 int node_cmd_domain(const char *dir, int argc, char **argv, bool *handled)
 {
     *handled = true;
-    if (!strcmp(argv[0], "order") && argc > 1 && !strcmp(argv[1], "purge"))
+    if ((!strcmp(argv[0], "order") || !strcmp(argv[0], "reserve")) && argc > 1 &&
+        !strcmp(argv[1], "purge"))
         return cmd_purge(dir, argc, argv);
     if ((!strcmp(argv[0], "order") || !strcmp(argv[0], "reserve")) && argc > 1 &&
         !strcmp(argv[1], "holder"))

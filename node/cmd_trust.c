@@ -12,11 +12,11 @@
 
 #include "node.h"
 
-static const char usage[] =
-    "usage: kortnod node enrol NODEID --role office|mobile --office OFFICE\n"
-    "                          [--valid-until YYYY-MM-DD] [--out FILE]\n"
-    "       kortnod node revoke NODEID [--from-seq N]\n"
-    "       kortnod node list [--json]\n";
+static const char usage[] = "usage: kortnod node enrol NODEID --role office|mobile|hub --office "
+                            "OFFICE (hub: --office hub)\n"
+                            "                          [--valid-until YYYY-MM-DD] [--out FILE]\n"
+                            "       kortnod node revoke NODEID [--from-seq N]\n"
+                            "       kortnod node list [--json]\n";
 
 static int open_node(const char *dir, struct node **n)
 {
@@ -100,8 +100,12 @@ static int cmd_enrol(const char *dir, int argc, char **argv)
         fprintf(stderr, "kortnod: node enrol needs NODEID, --role and --office\n%s", usage);
         return 2;
     }
-    if (strcmp(role, "office") && strcmp(role, "mobile")) {
-        fprintf(stderr, "kortnod: node enrol: --role is office or mobile, not '%s'\n", role);
+    if (strcmp(role, "office") && strcmp(role, "mobile") && strcmp(role, "hub")) {
+        fprintf(stderr, "kortnod: node enrol: --role is office, mobile or hub, not '%s'\n", role);
+        return 2;
+    }
+    if (!strcmp(role, "hub") && strcmp(office, "hub")) {
+        fprintf(stderr, "kortnod: node enrol: a hub node is enrolled with --office hub\n");
         return 2;
     }
     if (valid_node_id(id, key) < 0)

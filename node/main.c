@@ -54,7 +54,7 @@ static const char usage_text[] =
     "\n"
     "Trust (the hub's key is the root; entries of keys it has not enrolled wait, revoked ones\n"
     "are refused):\n"
-    "  node enrol NODEID --role office|mobile --office OFFICE [--valid-until YYYY-MM-DD]\n"
+    "  node enrol NODEID --role office|mobile|hub --office OFFICE|hub [--valid-until YYYY-MM-DD]\n"
     "             [--out FILE]  hub: enrol a node key; --out writes the hub's feed up to the\n"
     "                          enrolment for the new node to import (offline enrolment)\n"
     "  node revoke NODEID [--from-seq N]\n"

@@ -583,8 +583,6 @@ static int check_writer(struct dom_ctx *c, const uint8_t hub[STORE_KEY_LEN])
         return (c->ev->writers & DOM_W_HUB)
                    ? 0
                    : dom_invalid(c, "the hub may not write %s", c->ev->type);
-    if (!(c->ev->writers & (DOM_W_OFFICE | DOM_W_MOBILE)))
-        return dom_invalid(c, "only the hub may write %s", c->ev->type);
     store_hex(c->e->author, STORE_KEY_LEN, node);
     r = dom_row(c, &st,
                 "SELECT role, office, coalesce(valid_until_ms, 0), coalesce(revoked_from, 0)"
@@ -592,6 +590,29 @@ static int check_writer(struct dom_ctx *c, const uint8_t hub[STORE_KEY_LEN])
                 "t", node);
     if (r < 0)
         return r;
+    bool hub_role = r == 1 && !strcmp((const char *)sqlite3_column_text(st, 0), "hub");
+    if (hub_role) {
+        /* Another machine of the hub: it writes what the hub writes, but only the hub's own key,
+         * the root of trust, enrols, revokes and purges. */
+        uint64_t revoked = (uint64_t)sqlite3_column_int64(st, 3);
+        uint64_t until = (uint64_t)sqlite3_column_int64(st, 2);
+        dom_done(st);
+        if (revoked && c->e->seq >= revoked)
+            return dom_invalid(c, "the hub revoked the writer's key from seq %" PRIu64 " on",
+                               revoked);
+        if (until && c->e->timestamp_ms > until)
+            return dom_invalid(c, "the writer's enrolment ended before this entry was written");
+        if (store__trust_type(c->ev->type))
+            return dom_invalid(c, "only the hub's own key may write %s", c->ev->type);
+        return (c->ev->writers & DOM_W_HUB)
+                   ? 0
+                   : dom_invalid(c, "a hub node may not write %s", c->ev->type);
+    }
+    if (!(c->ev->writers & (DOM_W_OFFICE | DOM_W_MOBILE))) {
+        if (r == 1)
+            dom_done(st);
+        return dom_invalid(c, "only the hub may write %s", c->ev->type);
+    }
     if (r == 0)
         return dom_invalid(c, "the writer is not a node bound to an office by the hub");
     bool office_role = strcmp((const char *)sqlite3_column_text(st, 0), "office") == 0;

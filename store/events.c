@@ -14,7 +14,7 @@
 #define DAY_MS (86400000ull)
 
 static const char *const office_kinds[] = { "organisation", "private", NULL };
-static const char *const node_roles[] = { "office", "mobile", NULL };
+static const char *const node_roles[] = { "office", "mobile", "hub", NULL };
 static const char *const place_kinds[] = { "office",        "public-place",       "workplace",
                                            "home-delivery", "administrator-home", NULL };
 static const char *const fail_reasons[] = { "no-valid-id", "wrong-person", "no-pin-envelope",
@@ -212,9 +212,12 @@ static int node_bound(struct dom_ctx *c)
     TEXT(c, "node", node);
     TEXT(c, "office", office);
     TEXT(c, "role", role);
-    if ((r = office_get(c, office, k, s)) <= 0)
+    /* A hub node (another machine of the hub) works for no office: its office is "hub". */
+    if (!strcmp(role, "hub") && strcmp(office, "hub"))
+        return dom_invalid(c, "a hub node is enrolled for office hub");
+    if (strcmp(role, "hub") && (r = office_get(c, office, k, s)) <= 0)
         return r < 0 ? r : dom_conflict(c, "no office %s is registered", office);
-    if (!strcmp(s, "closed"))
+    if (strcmp(role, "hub") && !strcmp(s, "closed"))
         return dom_conflict(c, "office %s is closed", office);
     /* A key's role is fixed by its first enrolment (store/trust.c): the log refuses or stores
      * its entries by that role, and the state must agree. */
@@ -408,12 +411,27 @@ static int payload_purged(struct dom_ctx *c)
     static const char *const ended[] = { "returned", "revoked", "destroyed", NULL };
     char id[65];
     struct order o;
+    sqlite3_stmt *st;
     int r;
+    if (!dom_has(c, "order") == !dom_has(c, "reserve"))
+        return dom_invalid(c, "payload.purged names an order or a reserve card");
+    if (TEXT(c, "reserve", id)) {
+        /* A reserve card's life ends when it is returned. */
+        if ((r = dom_row(c, &st,
+                         "SELECT returned_ms IS NOT NULL FROM p_reserves WHERE reserve = ?1", "t",
+                         id)) <= 0)
+            return r < 0 ? r : dom_conflict(c, "no reserve %s is known", id);
+        bool returned = sqlite3_column_int(st, 0) != 0;
+        dom_done(st);
+        if (!returned)
+            return dom_conflict(c, "reserve card %s is not returned: its life has not ended", id);
+        return dom_exec(c, "UPDATE p_reserves SET holder = '(purged)' WHERE reserve = ?1", "t", id);
+    }
     TEXT(c, "order", id);
     if ((r = order_get(c, id, &o)) != 0)
         return r;
-    for (const char *const *st = ended; *st; st++)
-        if (!strcmp(o.state, *st))
+    for (const char *const *e = ended; *e; e++)
+        if (!strcmp(o.state, *e))
             return dom_exec(c, "UPDATE p_orders SET holder = '(purged)' WHERE order_id = ?1", "t",
                             id);
     return dom_conflict(c, "order %s is %s: its card's life has not ended", id, o.state);
@@ -931,7 +949,7 @@ static const struct dom_field f_node_bound[] = { { "node", DOM_F_NODE, true, NUL
                                                  { "office_key", DOM_F_BIN, false, NULL },
                                                  END };
 static const struct dom_field f_payload_purged[] = {
-    ID("order"), { "author", DOM_F_NODE, true, NULL }, U("seq"), END
+    ID_OPT("order"), ID_OPT("reserve"), { "author", DOM_F_NODE, true, NULL }, U("seq"), END
 };
 static const struct dom_field f_reserve_holder[] = { ID("reserve"),
                                                      { "sealed", DOM_F_BIN, true, NULL },

@@ -55,6 +55,8 @@ struct store__trust_view {
 };
 int store__trust_look(struct store *s, const uint8_t author[32], struct store__trust_view *v);
 int store__trust_judge(const struct store__trust_view *v, const struct store_entry *e);
+/* store__trust_type() - an event only the hub's own key may write (enrol, revoke, purge). */
+bool store__trust_type(const char *type);
 /* store__trust_note() - an entry was stored: keep t_nodes in step with the hub's feed. */
 int store__trust_note(struct store *s, const struct store_entry *e, const uint8_t *payload,
                       size_t len);

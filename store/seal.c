@@ -220,22 +220,25 @@ int store_holder_personal(struct store *s, const char *kind, const char *id, uin
     return r;
 }
 
-int store_order_holder_entries(struct store *s, const char *order, store_entry_id_cb cb, void *ud)
+int store_holder_entries(struct store *s, const char *kind, const char *order, store_entry_id_cb cb,
+                         void *ud)
 {
     sqlite3_stmt *st;
-    int rc, r = store__db_err(sqlite3_prepare_v2(
-                s->db,
-                "SELECT a.author, a.seq, p.body FROM p_applied a"
-                " JOIN payloads p ON p.author = a.author AND p.seq = a.seq"
-                " WHERE a.type = 'order.holder' AND a.status = 0 ORDER BY a.height, a.hash",
-                -1, &st, NULL));
+    int rc, r = store__db_err(
+                sqlite3_prepare_v2(s->db,
+                                   "SELECT a.author, a.seq, p.body FROM p_applied a"
+                                   " JOIN payloads p ON p.author = a.author AND p.seq = a.seq"
+                                   " WHERE a.type = ?1 AND a.status = 0 ORDER BY a.height, a.hash",
+                                   -1, &st, NULL));
     if (r < 0)
         return r;
+    sqlite3_bind_text(st, 1, !strcmp(kind, "reserve") ? "reserve.holder" : "order.holder", -1,
+                      SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const uint8_t *o, *sealed;
         uint32_t olen, slen;
         if (sqlite3_column_bytes(st, 0) != STORE_KEY_LEN ||
-            !holder_fields(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), "order",
+            !holder_fields(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), kind,
                            &o, &olen, &sealed, &slen) ||
             olen != strlen(order) || memcmp(o, order, olen) != 0)
             continue;

@@ -416,11 +416,13 @@ int store_holder_personal(struct store *s, const char *kind, const char *id, uin
                           size_t *outlen);
 
 /*
- * store_order_holder_entries() - the applied order.holder entries of order that still have their
- * payload (what a purge must name), in order. cb returns nonzero to stop (and that is returned).
+ * store_holder_entries() - the applied order.holder (kind "order") or reserve.holder (kind
+ * "reserve") entries of id that still have their payload (what a purge must name), in order. cb
+ * returns nonzero to stop (and that is returned).
  */
 typedef int (*store_entry_id_cb)(void *ud, const uint8_t author[STORE_KEY_LEN], uint64_t seq);
-int store_order_holder_entries(struct store *s, const char *order, store_entry_id_cb cb, void *ud);
+int store_holder_entries(struct store *s, const char *kind, const char *id, store_entry_id_cb cb,
+                         void *ud);
 
 /* ---- The card domain: events applied to queryable state (store/domain.c, events.c) ---- */
 

@@ -295,6 +295,7 @@ int store__trust_look(struct store *s, const uint8_t author[STORE_KEY_LEN],
         return store__db_err(rc);
     v->bits = !strcmp(v->role, "office")   ? DOM_W_OFFICE
               : !strcmp(v->role, "mobile") ? DOM_W_MOBILE
+              : !strcmp(v->role, "hub")    ? DOM_W_HUB
                                            : 0;
     /* Entries of it held before its enrolment may link up behind what this batch stores. */
     if (v->role[0] && cached(s, &st, "SELECT 1 FROM t_held WHERE author = ?1 LIMIT 1") == 0) {
@@ -306,6 +307,12 @@ int store__trust_look(struct store *s, const uint8_t author[STORE_KEY_LEN],
     return 0;
 }
 
+bool store__trust_type(const char *type)
+{
+    return !strcmp(type, "node.bound") || !strcmp(type, "node.revoked") ||
+           !strcmp(type, "payload.purged");
+}
+
 int store__trust_judge(const struct store__trust_view *v, const struct store_entry *e)
 {
     if (!v->checked)
@@ -315,7 +322,7 @@ int store__trust_judge(const struct store__trust_view *v, const struct store_ent
     if (v->role[0] == '\0')
         return STORE__TRUST_HOLD;
     const struct dom_event *ev = store__dom_event(e->type);
-    if (ev && !(ev->writers & v->bits))
+    if (ev && (!(ev->writers & v->bits) || store__trust_type(e->type)))
         return KN_EUNAUTHORISED;
     return STORE__TRUST_STORE;
 }
@@ -336,8 +343,9 @@ int store__trust_own(struct store *s, const char *type, uint64_t seq)
     const struct dom_event *ev = store__dom_event(type);
     unsigned bits = !strcmp(t.role, "office")   ? DOM_W_OFFICE
                     : !strcmp(t.role, "mobile") ? DOM_W_MOBILE
+                    : !strcmp(t.role, "hub")    ? DOM_W_HUB
                                                 : 0;
-    if (ev && bits && !(ev->writers & bits))
+    if (ev && bits && (!(ev->writers & bits) || store__trust_type(type)))
         return KN_EUNAUTHORISED;
     return 0;
 }

@@ -75,3 +75,30 @@ for x in s r n; do
 done
 # An old export still carrying the payload changes nothing: it is not stored again.
 ok "a node joining later stores the header alone and comes to the same state"
+
+# A reserve card's holder: purged once the card is returned, not before.
+for a in adm-1 adm-2; do
+    kn "$T/h" office admin-add --office storuman --admin "$a" --name "Administrator $a"
+    expect_rc 0 "admin-add $a"
+done
+xfer h s
+until=$(($(date +%s) * 1000 + 30 * 86400000))
+kn "$T/s" reserve issue --reserve R1 --office storuman --holder "Reserve Holder" \
+    --reason lost-card --valid-until-ms "$until" --receipt KV-1
+expect_rc 0 "reserve issue at s"
+xfer s h
+kn "$T/h" reserve purge --reserve R1
+expect_rc 1 "purge of a reserve card not returned"
+expect_text "not returned" "$ERR" "the refusal says why"
+kn "$T/s" reserve return --reserve R1
+expect_rc 0 "reserve return at s"
+xfer s h
+kn "$T/h" reserve purge --reserve R1
+expect_rc 0 "purge of the returned reserve card"
+xfer h s
+kn "$T/s" reserve holder --reserve R1
+expect_rc 1 "the reserve holder after the purge"
+[[ "$(held_payloads s)" == "0 2" ]] || fail "s: purged payloads held / purged: $(held_payloads s)"
+kn "$T/s" log verify --every
+expect_rc 0 "log verify --every at s after the reserve purge"
+ok "a returned reserve card's holder is purged everywhere too; a card in use is not"

@@ -64,3 +64,21 @@ py 'import json,sys; d=json.loads(sys.argv[1]); x=[c for c in d if c["type"]=="h
 kn "$T/h" report orders --json
 py 'import json,sys; d={o["order_id"]:o for o in json.loads(sys.argv[1])}; assert d["oa"]["state"]=="shipped", d'
 ok "another office's hand-over: stored, not applied, listed as invalid; the card did not move"
+
+# ---- a second machine of the hub ----
+office h2 h
+kn "$T/h" node enrol "${NID[h2]}" --role hub --office hub
+expect_rc 0 "enrol a hub node"
+xfer h h2
+kn "$T/h2" order place --order oh --care-provider vc --office storuman --card-type siths-e
+expect_rc 0 "a hub node places an order"
+kn "$T/h2" log append --type node.bound \
+    --body "{\"node\":\"${NID[s]}\",\"office\":\"arjeplog\",\"role\":\"office\"}"
+expect_rc 1 "a hub node appending node.bound"
+kn "$T/h2" node enrol "${NID[s]}" --role office --office arjeplog
+expect_rc 1 "node enrol at a hub node"
+expect_text 'only the hub enrols' "$ERR" "node enrol at a hub node says why"
+xfer h2 h
+kn "$T/h" report orders --json
+py 'import json,sys; assert "oh" in [o["order_id"] for o in json.loads(sys.argv[1])]'
+ok "a hub node writes what the hub writes, but only the hub's own key enrols"
