@@ -207,6 +207,61 @@ static int batch_add(void *ud, const struct store_entry *e, const uint8_t *paylo
     return b->n == SYNC_MAX_BATCH || b->used > (1u << 20) ? 1 : 0;
 }
 
+/* The first seq of each forked feed (store_forks lists proofs by author, then seq). */
+struct fork_points {
+    struct store_fork *v;
+    size_t n, cap;
+};
+
+static int collect_fork_point(void *ud, const struct store_fork *f)
+{
+    struct fork_points *l = ud;
+    if (l->n > 0 && memcmp(l->v[l->n - 1].author, f->author, STORE_KEY_LEN) == 0)
+        return 0; /* a later proof of the same feed: the first is the lowest */
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 8;
+        l->v = kn_xrealloc(l->v, l->cap * sizeof(*l->v));
+    }
+    l->v[l->n++] = *f;
+    return 0;
+}
+
+/*
+ * After a new fork proof: this node's branch of each forked feed, up to the fork, to the peer.
+ * A proof from an entry that links elsewhere is found at the receiver's tip, but two copies of a
+ * disk may have split lower: the peer compares each entry with the one it holds at that seq, and
+ * any that differ prove the fork lower down, until every node cuts the feed where it split.
+ * Forks are rare and this happens once per new proof, so sending a whole branch is affordable.
+ */
+static int send_branches(struct node_conn *c)
+{
+    struct fork_points fp = { 0 };
+    struct sync_buf plain;
+    struct batch *b = kn_xmalloc(sizeof(*b));
+    int r = store_forks(c->n->store, collect_fork_point, &fp);
+    b->arena = kn_xmalloc(SYNC_MAX_BATCH * STORE_MAX_SIGNED + (1u << 20) + STORE_MAX_PAYLOAD);
+    sync_buf_init(&plain);
+    for (size_t i = 0; r == 0 && i < fp.n; i++) {
+        uint64_t from = 1;
+        while (r == 0 && from <= fp.v[i].seq) {
+            b->n = b->used = 0;
+            r = store_range(c->n->store, fp.v[i].author, from, fp.v[i].seq, batch_add, b);
+            if (r < 0 || b->n == 0)
+                break;
+            r = sync_msg_put_entries(&plain, b->raw, b->n);
+            if (r == 0)
+                send_plain(c, &plain);
+            from += b->n;
+        }
+        r = r < 0 ? r : 0;
+    }
+    sync_buf_finish(&plain);
+    free(b->arena);
+    free(b);
+    free(fp.v);
+    return r;
+}
+
 /* Is author the hub? Its feed goes first: everything else depends on it. */
 static bool is_hub(struct node_conn *c, const uint8_t *author)
 {
@@ -239,7 +294,7 @@ int node_conn_pump(struct node_conn *c)
     /* A fork proof found (or heard of) since the connection began goes out at once. */
     size_t nforks = 0;
     if (store_forks(c->n->store, count_fork, &nforks) == 0 && nforks != c->forks_sent &&
-        (r = send_forks(c)) < 0)
+        ((r = send_forks(c)) < 0 || (r = send_branches(c)) < 0))
         goto out;
     if ((r = store_clock(c->n->store, collect, &f)) < 0)
         goto out;
@@ -328,7 +383,7 @@ static int on_entries(struct node_conn *c, const struct sync_msg *m)
     c->entries_held += res.held;
     c->forks_in += res.forks;
     /* A fork this batch proved goes back at once: the peer may hold the other branch. */
-    if (res.forks > 0 && (r = send_forks(c)) < 0)
+    if (res.forks > 0 && ((r = send_forks(c)) < 0 || (r = send_branches(c)) < 0))
         return fail(c, r, "reading the fork proofs");
     c->entries_refused += res.refused;
     if (c->bad_entries > 0)
