@@ -207,6 +207,62 @@ static int batch_add(void *ud, const struct store_entry *e, const uint8_t *paylo
     return b->n == SYNC_MAX_BATCH || b->used > (1u << 20) ? 1 : 0;
 }
 
+static bool is_hub(struct node_conn *c, const uint8_t *author);
+
+/* The hub's entry and its payload, copied, for send_purges. */
+struct purge_msg {
+    uint8_t hdr[STORE_MAX_SIGNED];
+    uint8_t pl[STORE_MAX_PAYLOAD];
+    size_t plen;
+    bool has_payload;
+};
+
+static void copy_payload(void *ud, const uint8_t *buf, size_t len)
+{
+    struct purge_msg *m = ud;
+    if (buf && len <= sizeof(m->pl)) {
+        memcpy(m->pl, buf, len);
+        m->plen = len;
+        m->has_payload = true;
+    }
+}
+
+/*
+ * Entries of the batch whose payload the hub purged go without it; the hub's payload.purged
+ * entries that did it go first, each in a message of its own, so that the receiver knows of the
+ * purge before the entry comes (it notes a purge from a good hub signature even where it cannot
+ * store the purge entry yet: a gap in the hub's feed, and no sign of a bad peer).
+ */
+static int send_purges(struct node_conn *c, const struct batch *b)
+{
+    uint8_t none[STORE_KEY_LEN] = { 0 };
+    struct sync_buf plain;
+    int r = 0;
+    (void)is_hub(c, none); /* loads c->hub */
+    if (c->hub_known != 2)
+        return 0;
+    sync_buf_init(&plain);
+    for (size_t i = 0; r == 0 && i < b->n; i++) {
+        uint64_t by;
+        if (b->raw[i].payload)
+            continue;
+        struct store_entry *e = kn_xmalloc(sizeof(*e));
+        struct purge_msg *m = kn_xcalloc(1, sizeof(*m));
+        if (store_entry_decode(b->raw[i].signed_header, b->raw[i].signed_len, e) == 0 &&
+            store_purged_by(c->n->store, e->author, e->seq, &by) == 0 &&
+            store_get(c->n->store, c->hub, by, e, copy_payload, m) == 0 && m->has_payload) {
+            memcpy(m->hdr, e->signed_header, e->signed_len);
+            struct store_raw raw = { m->hdr, e->signed_len, m->pl, m->plen };
+            if ((r = sync_msg_put_entries(&plain, &raw, 1)) == 0)
+                send_plain(c, &plain);
+        }
+        free(m);
+        free(e);
+    }
+    sync_buf_finish(&plain);
+    return r;
+}
+
 /* The first seq of each forked feed (store_forks lists proofs by author, then seq). */
 struct fork_points {
     struct store_fork *v;
@@ -248,8 +304,8 @@ static int send_branches(struct node_conn *c)
             r = store_range(c->n->store, fp.v[i].author, from, fp.v[i].seq, batch_add, b);
             if (r < 0 || b->n == 0)
                 break;
-            r = sync_msg_put_entries(&plain, b->raw, b->n);
-            if (r == 0)
+            if ((r = send_purges(c, b)) == 0 &&
+                (r = sync_msg_put_entries(&plain, b->raw, b->n)) == 0)
                 send_plain(c, &plain);
             from += b->n;
         }
@@ -318,7 +374,8 @@ int node_conn_pump(struct node_conn *c)
                 r = 0;
                 if (b->n == 0)
                     break;
-                if ((r = sync_msg_put_entries(&plain, b->raw, b->n)) < 0)
+                if ((r = send_purges(c, b)) < 0 ||
+                    (r = sync_msg_put_entries(&plain, b->raw, b->n)) < 0)
                     break;
                 send_plain(c, &plain);
                 *have += b->n;

@@ -30,13 +30,55 @@ struct export_ctx {
     struct sync_buf buf;
     int fd;
     uint64_t count;
+    struct node *n;
 };
+
+struct purge_copy {
+    uint8_t *pl;
+    size_t len;
+};
+
+static void keep_payload(void *ud, const uint8_t *buf, size_t len)
+{
+    struct purge_copy *p = ud;
+    p->pl = kn_xmalloc(len ? len : 1);
+    if (len)
+        memcpy(p->pl, buf, len);
+    p->len = len;
+}
+
+/* An entry without its payload (the hub purged it) goes after the hub's purge entry: whoever
+ * imports the file then knows of the purge before the entry, wherever the file is cut in
+ * batches. */
+static int export_purge_first(struct export_ctx *x, const struct store_entry *e)
+{
+    char hex[STORE_ID_HEX_LEN + 1];
+    uint8_t hub[STORE_KEY_LEN];
+    uint64_t by;
+    if (store_meta_get(x->n->store, "hub", hex, sizeof(hex)) < 0 ||
+        store_unhex(hex, hub, STORE_KEY_LEN) < 0 ||
+        store_purged_by(x->n->store, e->author, e->seq, &by) < 0)
+        return 0;
+    struct store_entry *pe = kn_xmalloc(sizeof(*pe));
+    struct purge_copy pc = { 0 };
+    int r = store_get(x->n->store, hub, by, pe, keep_payload, &pc);
+    if (r == 0 && pc.pl) {
+        struct store_raw raw = { pe->signed_header, pe->signed_len, pc.pl, pc.len };
+        if ((r = sync_bundle_put_entry(&x->buf, &raw)) == 0)
+            x->count++; /* the trailer counts every record */
+    }
+    free(pc.pl);
+    free(pe);
+    return r == KN_ENOTFOUND ? 0 : r;
+}
 
 static int export_entry(void *ud, const struct store_entry *e, const uint8_t *payload, size_t len)
 {
     struct export_ctx *x = ud;
     struct store_raw raw = { e->signed_header, e->signed_len, payload, len };
-    int r = sync_bundle_put_entry(&x->buf, &raw);
+    int r = payload ? 0 : export_purge_first(x, e);
+    if (r == 0)
+        r = sync_bundle_put_entry(&x->buf, &raw);
     if (r < 0)
         return r;
     x->count++;
@@ -80,7 +122,7 @@ int node_export_feed(struct node *n, const char *path, const uint8_t author[STOR
 static int export_feeds(struct node *n, const char *path, json_t *since, const uint8_t *only,
                         uint64_t upto, uint64_t *count)
 {
-    struct export_ctx x = { .fd = -1 };
+    struct export_ctx x = { .fd = -1, .n = n };
     struct feed_list feeds = { 0 };
     size_t tlen = strlen(path) + 16;
     char *tmp = kn_xmalloc(tlen);

@@ -376,6 +376,14 @@ struct store_trust {
 /* store_trust_node() - 0 and *out, or KN_ENOTFOUND when the hub's feed names no such key. */
 int store_trust_node(struct store *s, const uint8_t node[STORE_KEY_LEN], struct store_trust *out);
 
+/*
+ * store_purged_by() - for an entry whose payload the hub purged, the seq of the hub's
+ * payload.purged entry that did (a sender passes it on ahead of the entry, so that the receiver
+ * takes the entry without its payload). KN_ENOTFOUND when the payload was not purged.
+ */
+int store_purged_by(struct store *s, const uint8_t author[STORE_KEY_LEN], uint64_t seq,
+                    uint64_t *hub_seq);
+
 /* store_trust_list() - every key the hub's feed names, and every key entries are held of. */
 typedef int (*store_trust_cb)(void *ud, const struct store_trust *t);
 int store_trust_list(struct store *s, store_trust_cb cb, void *ud);

@@ -32,7 +32,7 @@ const char store__trust_schema_v5[] =
     "  office_key BLOB) WITHOUT ROWID;"
     "CREATE TABLE t_held(author BLOB NOT NULL, seq INTEGER NOT NULL, header BLOB NOT NULL,"
     "  payload BLOB NOT NULL, PRIMARY KEY(author, seq)) WITHOUT ROWID;"
-    "CREATE TABLE purged(author BLOB NOT NULL, seq INTEGER NOT NULL,"
+    "CREATE TABLE purged(author BLOB NOT NULL, seq INTEGER NOT NULL, by_seq INTEGER NOT NULL,"
     "  PRIMARY KEY(author, seq)) WITHOUT ROWID;"
     "CREATE TABLE t_node_keys(node BLOB NOT NULL, office TEXT NOT NULL, office_key BLOB NOT NULL,"
     "  PRIMARY KEY(node, office)) WITHOUT ROWID;"
@@ -132,7 +132,7 @@ void store__trust_note_release(struct store *s, const uint8_t node[STORE_KEY_LEN
  * Retention: the hub's payload.purged names an entry whose payload (a holder's sealed data) is
  * deleted here and now, and never stored again; its header stays, and with it every chain.
  */
-static int purge_note(struct store *s, const uint8_t *payload, size_t len)
+static int purge_note(struct store *s, uint64_t by_seq, const uint8_t *payload, size_t len)
 {
     char hex[STORE_ID_HEX_LEN + 1];
     uint8_t author[STORE_KEY_LEN];
@@ -142,11 +142,13 @@ static int purge_note(struct store *s, const uint8_t *payload, size_t len)
         store_unhex(hex, author, STORE_KEY_LEN) < 0 || !map_uint(payload, len, "seq", &seq) ||
         seq == 0 || seq > INT64_MAX)
         return 0; /* malformed: the card domain records it as invalid */
-    int r = exec_row(s, &st, "INSERT OR IGNORE INTO purged(author, seq) VALUES (?1, ?2)");
+    int r =
+        exec_row(s, &st, "INSERT OR IGNORE INTO purged(author, seq, by_seq) VALUES (?1, ?2, ?3)");
     if (r < 0)
         return r;
     sqlite3_bind_blob(st, 1, author, STORE_KEY_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)seq);
+    sqlite3_bind_int64(st, 3, (int64_t)by_seq);
     r = store__db_err(sqlite3_step(st));
     sqlite3_finalize(st);
     if (r < 0 || (r = exec_row(s, &st, "DELETE FROM payloads WHERE author = ?1 AND seq = ?2")) < 0)
@@ -156,6 +158,22 @@ static int purge_note(struct store *s, const uint8_t *payload, size_t len)
     r = store__db_err(sqlite3_step(st));
     sqlite3_finalize(st);
     return r;
+}
+
+int store_purged_by(struct store *s, const uint8_t author[STORE_KEY_LEN], uint64_t seq,
+                    uint64_t *hub_seq)
+{
+    sqlite3_stmt *st;
+    int r = cached(s, &st, "SELECT by_seq FROM purged WHERE author = ?1 AND seq = ?2");
+    if (r < 0)
+        return r;
+    sqlite3_bind_blob(st, 1, author, STORE_KEY_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)seq);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *hub_seq = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? KN_ENOTFOUND : store__db_err(rc);
 }
 
 bool store__purged(struct store *s, const uint8_t author[STORE_KEY_LEN], uint64_t seq)
@@ -186,7 +204,7 @@ int store__trust_note(struct store *s, const struct store_entry *e, const uint8_
     if (!store__hub(s, hub) || memcmp(e->author, hub, STORE_KEY_LEN) != 0)
         return 0;
     if (!strcmp(e->type, "payload.purged"))
-        return purge_note(s, payload, len);
+        return purge_note(s, e->seq, payload, len);
     bool bound = strcmp(e->type, "node.bound") == 0;
     if (!bound && strcmp(e->type, "node.revoked") != 0)
         return 0;
