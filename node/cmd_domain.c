@@ -70,7 +70,8 @@ void node_domain_usage(FILE *out)
             if ((!strcmp(steps[i].type, "order.placed") ||
                  !strcmp(steps[i].type, "reserve.issued")) &&
                 !strcmp(names[k], "holder")) {
-                fprintf(out, " --holder X --pnr X --phone X --email X (sealed)");
+                fprintf(out,
+                        " --holder X --pnr X --phone X --email X | --holder-file FILE|- (sealed)");
                 continue;
             }
             fprintf(out, " --%s%s%s", opt, kind == STORE_FIELD_BOOL ? "" : " X", req[k] ? "*" : "");
@@ -205,6 +206,40 @@ static int cmd_step(const char *dir, size_t which, int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         char field[64];
+        if ((!strcmp(type, "order.placed") || !strcmp(type, "reserve.issued")) &&
+            !strcmp(a, "--holder-file")) {
+            /* The holder's data as a JSON object {name, pnr, phone, email} from a file or, with
+             * "-", from standard input: it then appears in no process list or shell history. */
+            if (i + 1 >= argc) {
+                fprintf(stderr, "kortnod: option %s needs a file (- for standard input)\n", a);
+                goto out;
+            }
+            const char *path = argv[++i];
+            json_error_t jerr;
+            json_t *j =
+                !strcmp(path, "-") ? json_loadf(stdin, 0, &jerr) : json_load_file(path, 0, &jerr);
+            const char *k;
+            json_t *v;
+            bool good = j && json_is_object(j);
+            json_object_foreach (good ? j : NULL, k, v) {
+                if (!json_is_string(v) || (strcmp(k, "name") && strcmp(k, "pnr") &&
+                                           strcmp(k, "phone") && strcmp(k, "email")))
+                    good = false;
+            }
+            if (!good) {
+                /* never echo the contents: they are personal data */
+                fprintf(stderr,
+                        "kortnod: %s: not a JSON object of strings name, pnr, phone, email\n",
+                        !strcmp(path, "-") ? "standard input" : path);
+                json_decref(j);
+                goto out;
+            }
+            if (!personal)
+                personal = json_object();
+            json_object_update(personal, j);
+            json_decref(j);
+            continue;
+        }
         if (!strcmp(type, "order.placed") || !strcmp(type, "reserve.issued")) {
             size_t k = 0;
             while (k < 4 && strcmp(a, personal_opts[k][0]))

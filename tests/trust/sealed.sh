@@ -65,6 +65,23 @@ for n in h s; do
 done
 ok "no report shows the holder's data"
 
+# The holder's data from standard input (--holder-file -): in no process list or shell history.
+SNAME="Stina Stdin"
+run "$KORTNOD" --data "$T/h" order place --order o4 --office storuman --care-provider vc \
+    --card-type siths-e --holder-file - <<<"{\"name\": \"$SNAME\", \"pnr\": \"19750505-5555\"}"
+expect_rc 0 "order place with --holder-file -"
+expect_text 'sealed to the hub and the office' "$OUT" "it sealed the data"
+kn "$T/h" order holder --order o4
+expect_rc 0 "order holder o4 at the hub"
+expect_text "$SNAME" "$OUT" "the hub reads the data given on standard input"
+! cat "$T/h"/kortnod.db* | grep -a -q -e "$SNAME" || fail "the hub's database holds it in clear"
+printf '{"name": "Secret Person", "shoe": "44"}' >"$T/bad.json"
+kn "$T/h" order place --order o5 --office storuman --care-provider vc --card-type siths-e \
+    --holder-file "$T/bad.json"
+expect_rc 2 "order place with a holder file of unknown fields"
+reject_text "Secret Person" "$ERR" "the refusal does not echo the personal data"
+ok "--holder-file - reads the holder's data from standard input; a bad file is refused unechoed"
+
 # A reserve card's holder, sealed by the office that issues it (an organisation office issues
 # reserve cards once it has two ID administrators).
 for a in adm-1 adm-2; do
