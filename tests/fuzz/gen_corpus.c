@@ -2,7 +2,8 @@
 /*
  * gen_corpus - write the fuzz targets' seed inputs: real signed entries, canonical payloads and
  * bundles, made with fixed keys so that every run writes the same bytes (Ed25519 signatures are
- * deterministic). Usage: gen_corpus DIR, which must hold entry/, payload/, bundle/ and ingest/.
+ * deterministic). Usage: gen_corpus DIR, which must hold entry/, payload/, bundle/, ingest/ and
+ * msg/.
  * The seeds committed in tests/fuzz/corpus/ come from `gen_corpus tests/fuzz/corpus`.
  */
 #include <stdio.h>
@@ -384,12 +385,52 @@ static void gen_bundles(const struct feed *a, const struct feed *b, const struct
     sync_buf_finish(&buf);
 }
 
+/* ---- replication messages (fuzz_msg): a split byte, then messages ---- */
+
+static void gen_msgs(const struct feed *a)
+{
+    struct sync_buf buf;
+    struct sync_clock_item clock[2];
+    struct store_raw raw[3];
+
+    memcpy(clock[0].author, a->e[0].author, STORE_KEY_LEN);
+    clock[0].seq = a->n;
+    memset(clock[1].author, 0x5a, STORE_KEY_LEN);
+    clock[1].seq = 300;
+    for (size_t i = 0; i < 3; i++)
+        raw[i] = (struct store_raw){ a->e[i].signed_header, a->e[i].signed_len,
+                                     (const uint8_t *)a->payload[i].data, a->payload[i].size };
+    raw[2].payload = NULL; /* a purged payload travels as nil */
+    raw[2].payload_len = 0;
+
+    sync_buf_init(&buf);
+    sync_msg_put_clock(&buf, clock, 2);
+    put_prefixed("msg", "clock", 0xff, &buf);
+    buf.len = 0;
+    if (sync_msg_put_entries(&buf, raw, 3) != 0)
+        die("entries message");
+    put_prefixed("msg", "entries", 7, &buf);
+    buf.len = 0;
+    struct store_raw proof = { a->e[1].signed_header, a->e[1].signed_len, a->e[2].signed_header,
+                               a->e[2].signed_len };
+    if (sync_msg_put_forks(&buf, &proof, 1) != 0)
+        die("forks message");
+    put_prefixed("msg", "forks", 0x40, &buf);
+    buf.len = 0;
+    sync_msg_put_clock(&buf, clock, 1);
+    sync_msg_put_synced(&buf);
+    if (sync_msg_put_entries(&buf, raw, 1) != 0)
+        die("entries message");
+    put_prefixed("msg", "session", 3, &buf);
+    sync_buf_finish(&buf);
+}
+
 int main(int argc, char **argv)
 {
     struct feed a, b, c;
 
-    if (argc != 2) {
-        fprintf(stderr, "usage: gen_corpus DIR\n");
+    if (argc != 2 && !(argc == 3 && !strcmp(argv[2], "msg"))) {
+        fprintf(stderr, "usage: gen_corpus DIR [msg]\n");
         return 2;
     }
     outdir = argv[1];
@@ -398,9 +439,17 @@ int main(int argc, char **argv)
     feed_make(&a, 0x11, 6, "alpha");
     feed_make(&b, 0x22, 4, "beta: a longer text, so that a record crosses a chunk boundary");
     feed_make(&c, 0x33, 5, "gamma");
+    if (argc == 3) { /* the message seeds alone */
+        gen_msgs(&a);
+        feed_free(&a);
+        feed_free(&b);
+        feed_free(&c);
+        return 0;
+    }
     gen_payloads();
     gen_entries(&a, &b);
     gen_bundles(&a, &b, &c);
+    gen_msgs(&a);
     feed_free(&a);
     feed_free(&b);
     feed_free(&c);
