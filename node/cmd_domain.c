@@ -653,16 +653,23 @@ static int cmd_state(const char *dir, int argc, char **argv)
     return 0;
 }
 
+/* `order|reserve VERB --order|--reserve ID`: the id, or NULL after saying what it takes. */
+static const char *kind_id(int argc, char **argv)
+{
+    char opt[16];
+    snprintf(opt, sizeof(opt), "--%s", argv[0]);
+    if (argc == 4 && !strcmp(argv[2], opt))
+        return argv[3];
+    fprintf(stderr, "kortnod: %s %s takes %s ID\n", argv[0], argv[1], opt);
+    return NULL;
+}
+
 /* kortnod order holder --order ID: the holder's data, at a node that can read it. */
 static int cmd_holder(const char *dir, int argc, char **argv)
 {
     const char *kind = argv[0]; /* "order" or "reserve" */
-    char opt[16];
-    snprintf(opt, sizeof(opt), "--%s", kind);
-    if (argc != 4 || strcmp(argv[2], opt)) {
-        fprintf(stderr, "kortnod: %s holder takes %s ID\n", kind, opt);
+    if (!kind_id(argc, argv))
         return 2;
-    }
     struct node *n;
     if (open_domain_node(dir, &n))
         return 1;
@@ -706,12 +713,8 @@ static int collect_holder(void *ud, const uint8_t author[STORE_KEY_LEN], uint64_
 static int cmd_purge(const char *dir, int argc, char **argv)
 {
     const char *kind = argv[0]; /* "order" or "reserve" */
-    char opt[16];
-    snprintf(opt, sizeof(opt), "--%s", kind);
-    if (argc != 4 || strcmp(argv[2], opt)) {
-        fprintf(stderr, "kortnod: %s purge takes %s ID\n", kind, opt);
+    if (!kind_id(argc, argv))
         return 2;
-    }
     const char *order = argv[3];
     struct node *n;
     if (open_domain_node(dir, &n))

@@ -36,29 +36,18 @@ static bool is_hub(struct node *n)
     return store_meta_get(n->store, "hub", hex, sizeof(hex)) == 0 && strcmp(hex, own) == 0;
 }
 
-static int write_event(struct node *n, const char *type, json_t *body, struct store_entry *e)
+/* Write the hub's event (a canonical msgpack map in sb, destroyed here); 0 or 1 with a message. */
+static int write_event(struct node *n, const char *type, msgpack_sbuffer *sb, struct store_entry *e)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
-    uint8_t *payload = NULL;
-    size_t len;
-    char err[256], reason[256];
-    int r = node_payload_from_json(text, &payload, &len, err, sizeof(err));
-    free(text);
-    if (r < 0) {
-        fprintf(stderr, "kortnod: %s: %s\n", type, err);
-        return 1;
-    }
-    r = store_domain_write(n->store, type, payload, len, node_now_ms(), e, reason, sizeof(reason));
-    free(payload);
-    if (r == KN_EREFUSED) {
+    char reason[256];
+    int r = store_domain_write(n->store, type, (const uint8_t *)sb->data, sb->size, node_now_ms(),
+                               e, reason, sizeof(reason));
+    msgpack_sbuffer_destroy(sb);
+    if (r == KN_EREFUSED)
         fprintf(stderr, "kortnod: %s refused: %s\n", type, reason);
-        return 1;
-    }
-    if (r < 0) {
+    else if (r < 0)
         fprintf(stderr, "kortnod: %s: %s\n", type, kn_strerror(r));
-        return 1;
-    }
-    return 0;
+    return r < 0 ? 1 : 0;
 }
 
 static int valid_node_id(const char *hex, uint8_t key[STORE_KEY_LEN])
@@ -148,17 +137,7 @@ static int cmd_enrol(const char *dir, int argc, char **argv)
         msgpack_pack_uint64(&pk, until_ms);
     }
     struct store_entry *e = kn_xmalloc(sizeof(*e));
-    char reason[256];
-    int wr = store_domain_write(n->store, "node.bound", (const uint8_t *)sb.data, sb.size,
-                                node_now_ms(), e, reason, sizeof(reason));
-    msgpack_sbuffer_destroy(&sb);
-    rc = 1;
-    if (wr == KN_EREFUSED)
-        fprintf(stderr, "kortnod: node.bound refused: %s\n", reason);
-    else if (wr < 0)
-        fprintf(stderr, "kortnod: node.bound: %s\n", kn_strerror(wr));
-    else
-        rc = 0;
+    rc = write_event(n, "node.bound", &sb, e);
     if (rc == 0) {
         printf("node.bound recorded (seq %" PRIu64 ")\n", e->seq);
         printf("enrolled %s as %s of %s%s%s (hub entry %" PRIu64 ")\n", id, role, office,
@@ -219,24 +198,22 @@ static int cmd_revoke(const char *dir, int argc, char **argv)
     }
     if (from == 0) {
         /* Everything the hub holds of the key stays valid; anything later is refused. */
-        struct store_entry *tip = kn_xmalloc(sizeof(*tip));
-        uint64_t seq = 0;
-        for (uint64_t lo = 1, hi = UINT64_C(1) << 40; lo <= hi;) {
-            uint64_t mid = lo + (hi - lo) / 2;
-            if (store_get(n->store, key, mid, tip, NULL, NULL) == 0) {
-                seq = mid;
-                lo = mid + 1;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        free(tip);
-        from = seq + 1;
+        struct store_feed f;
+        if (store_feed_get(n->store, key, &f) < 0)
+            f.seq = 0;
+        from = f.seq + 1;
     }
-    json_t *body = json_pack("{s:s, s:I}", "node", id, "from_seq", (json_int_t)from);
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2); /* keys in byte order: the canonical form */
+    msgpack_pack_str_with_body(&pk, "from_seq", 8);
+    msgpack_pack_uint64(&pk, from);
+    msgpack_pack_str_with_body(&pk, "node", 4);
+    msgpack_pack_str_with_body(&pk, id, strlen(id));
     struct store_entry *e = kn_xmalloc(sizeof(*e));
-    rc = write_event(n, "node.revoked", body, e);
-    json_decref(body);
+    rc = write_event(n, "node.revoked", &sb, e);
     if (rc == 0)
         printf("revoked %s from seq %" PRIu64 " on: its entries before that stay valid, nothing "
                "it signs later is stored or applied (hub entry %" PRIu64 ")\n",

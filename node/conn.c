@@ -191,6 +191,22 @@ struct batch {
     size_t n, used;
 };
 
+/* A batch with room for SYNC_MAX_BATCH entries or about 1 MiB, whichever comes first. */
+static struct batch *batch_new(void)
+{
+    struct batch *b = kn_xmalloc(sizeof(*b));
+    b->arena = kn_xmalloc(SYNC_MAX_BATCH * STORE_MAX_SIGNED + (1u << 20) + STORE_MAX_PAYLOAD);
+    b->n = b->used = 0;
+    return b;
+}
+
+static void batch_free(struct batch *b)
+{
+    if (b)
+        free(b->arena);
+    free(b);
+}
+
 static int batch_add(void *ud, const struct store_entry *e, const uint8_t *payload, size_t len)
 {
     struct batch *b = ud;
@@ -207,24 +223,16 @@ static int batch_add(void *ud, const struct store_entry *e, const uint8_t *paylo
     return b->n == SYNC_MAX_BATCH || b->used > (1u << 20) ? 1 : 0;
 }
 
-static bool is_hub(struct node_conn *c, const uint8_t *author);
-
-/* The hub's entry and its payload, copied, for send_purges. */
-struct purge_msg {
-    uint8_t hdr[STORE_MAX_SIGNED];
-    uint8_t pl[STORE_MAX_PAYLOAD];
-    size_t plen;
-    bool has_payload;
-};
-
-static void copy_payload(void *ud, const uint8_t *buf, size_t len)
+static int send_one(void *ud, const struct store_raw *raw)
 {
-    struct purge_msg *m = ud;
-    if (buf && len <= sizeof(m->pl)) {
-        memcpy(m->pl, buf, len);
-        m->plen = len;
-        m->has_payload = true;
-    }
+    struct node_conn *c = ud;
+    struct sync_buf plain;
+    sync_buf_init(&plain);
+    int r = sync_msg_put_entries(&plain, raw, 1);
+    if (r == 0)
+        send_plain(c, &plain);
+    sync_buf_finish(&plain);
+    return r;
 }
 
 /*
@@ -235,31 +243,16 @@ static void copy_payload(void *ud, const uint8_t *buf, size_t len)
  */
 static int send_purges(struct node_conn *c, const struct batch *b)
 {
-    uint8_t none[STORE_KEY_LEN] = { 0 };
-    struct sync_buf plain;
+    struct store_entry *e = kn_xmalloc(sizeof(*e));
     int r = 0;
-    (void)is_hub(c, none); /* loads c->hub */
-    if (c->hub_known != 2)
-        return 0;
-    sync_buf_init(&plain);
     for (size_t i = 0; r == 0 && i < b->n; i++) {
-        uint64_t by;
-        if (b->raw[i].payload)
+        if (b->raw[i].payload ||
+            store_entry_decode(b->raw[i].signed_header, b->raw[i].signed_len, e) < 0)
             continue;
-        struct store_entry *e = kn_xmalloc(sizeof(*e));
-        struct purge_msg *m = kn_xcalloc(1, sizeof(*m));
-        if (store_entry_decode(b->raw[i].signed_header, b->raw[i].signed_len, e) == 0 &&
-            store_purged_by(c->n->store, e->author, e->seq, &by) == 0 &&
-            store_get(c->n->store, c->hub, by, e, copy_payload, m) == 0 && m->has_payload) {
-            memcpy(m->hdr, e->signed_header, e->signed_len);
-            struct store_raw raw = { m->hdr, e->signed_len, m->pl, m->plen };
-            if ((r = sync_msg_put_entries(&plain, &raw, 1)) == 0)
-                send_plain(c, &plain);
-        }
-        free(m);
-        free(e);
+        r = store_purge_of(c->n->store, e->author, e->seq, send_one, c);
+        r = r == KN_ENOTFOUND ? 0 : r;
     }
-    sync_buf_finish(&plain);
+    free(e);
     return r;
 }
 
@@ -293,9 +286,8 @@ static int send_branches(struct node_conn *c)
 {
     struct fork_points fp = { 0 };
     struct sync_buf plain;
-    struct batch *b = kn_xmalloc(sizeof(*b));
+    struct batch *b = batch_new();
     int r = store_forks(c->n->store, collect_fork_point, &fp);
-    b->arena = kn_xmalloc(SYNC_MAX_BATCH * STORE_MAX_SIGNED + (1u << 20) + STORE_MAX_PAYLOAD);
     sync_buf_init(&plain);
     for (size_t i = 0; r == 0 && i < fp.n; i++) {
         uint64_t from = 1;
@@ -312,8 +304,7 @@ static int send_branches(struct node_conn *c)
         r = r < 0 ? r : 0;
     }
     sync_buf_finish(&plain);
-    free(b->arena);
-    free(b);
+    batch_free(b);
     free(fp.v);
     return r;
 }
@@ -354,8 +345,7 @@ int node_conn_pump(struct node_conn *c)
         goto out;
     if ((r = store_clock(c->n->store, collect, &f)) < 0)
         goto out;
-    b = kn_xmalloc(sizeof(*b));
-    b->arena = kn_xmalloc(SYNC_MAX_BATCH * STORE_MAX_SIGNED + (1u << 20) + STORE_MAX_PAYLOAD);
+    b = batch_new();
     sync_buf_init(&plain);
     for (int pass = 0; pass < 2 && r == 0; pass++) {
         for (size_t i = 0; i < f.n && r == 0; i++) {
@@ -396,9 +386,7 @@ int node_conn_pump(struct node_conn *c)
     }
     sync_buf_finish(&plain);
 out:
-    if (b)
-        free(b->arena);
-    free(b);
+    batch_free(b);
     free(f.v);
     return r < 0 ? fail(c, r, "reading the log") : 0;
 }

@@ -611,11 +611,27 @@ static int parse_level(const char *s, enum node_log_level *lv)
     return -1;
 }
 
+/* Open the node in dir and read its kortnod.conf into *ro (strings in *text): 0, or 1 with a
+ * message. */
+static int open_configured(const char *dir, struct node **n, struct node_run_opts *ro, char **text)
+{
+    char err[256];
+    if (open_node(dir, n))
+        return 1;
+    int r = node_config_load(*n, ro, text, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "kortnod: %s\n", r == KN_EINVAL ? err : kn_strerror(r));
+        node_close(*n);
+        return 1;
+    }
+    return 0;
+}
+
 static int cmd_run(const char *dir, struct opts *o)
 {
     struct node_run_opts ro;
     struct node *n;
-    char *text = NULL, err[256];
+    char *text = NULL;
     const char *listen = NULL, *level = NULL, *idle = NULL;
 
     for (o->i = 1; o->i < o->argc; o->i++) {
@@ -629,14 +645,9 @@ static int cmd_run(const char *dir, struct opts *o)
         if (!(*slot = opt_value(o, a)))
             return EXIT_USAGE;
     }
-    if (open_node(dir, &n))
+    if (open_configured(dir, &n, &ro, &text))
         return EXIT_FAIL;
-    int r = node_config_load(n, &ro, &text, err, sizeof(err));
-    if (r < 0) {
-        fprintf(stderr, "kortnod: %s\n", r == KN_EINVAL ? err : kn_strerror(r));
-        node_close(n);
-        return EXIT_FAIL;
-    }
+    int r;
     int rc = EXIT_OK;
     if (listen)
         ro.listen = listen;
@@ -698,7 +709,7 @@ static int cmd_recover(const char *dir, struct opts *o)
 {
     struct node_run_opts ro = { 0 };
     struct node_peer_conf one;
-    char *text = NULL, err[256];
+    char *text = NULL;
     uint64_t before, tip;
     struct node *n;
 
@@ -708,14 +719,9 @@ static int cmd_recover(const char *dir, struct opts *o)
     if (o->argc == 3 &&
         (!strchr(o->argv[1], ':') || store_unhex(o->argv[2], one.pk, STORE_KEY_LEN) < 0))
         return usage_error("%s", "recover takes HOST:PORT NODEID (the peer's 64-hex-digit id)");
-    if (open_node(dir, &n))
+    if (open_configured(dir, &n, &ro, &text))
         return EXIT_FAIL;
-    int r = node_config_load(n, &ro, &text, err, sizeof(err));
-    if (r < 0) {
-        fprintf(stderr, "kortnod: %s\n", r == KN_EINVAL ? err : kn_strerror(r));
-        node_close(n);
-        return EXIT_FAIL;
-    }
+    int r;
     struct node_peer_conf *peers = ro.peers;
     size_t npeers = ro.npeers;
     if (o->argc == 3) {

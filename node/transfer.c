@@ -33,55 +33,26 @@ struct export_ctx {
     struct node *n;
 };
 
-struct purge_copy {
-    uint8_t *pl;
-    size_t len;
-};
-
-static void keep_payload(void *ud, const uint8_t *buf, size_t len)
+static int put_record(void *ud, const struct store_raw *raw)
 {
-    struct purge_copy *p = ud;
-    p->pl = kn_xmalloc(len ? len : 1);
-    if (len)
-        memcpy(p->pl, buf, len);
-    p->len = len;
-}
-
-/* An entry without its payload (the hub purged it) goes after the hub's purge entry: whoever
- * imports the file then knows of the purge before the entry, wherever the file is cut in
- * batches. */
-static int export_purge_first(struct export_ctx *x, const struct store_entry *e)
-{
-    char hex[STORE_ID_HEX_LEN + 1];
-    uint8_t hub[STORE_KEY_LEN];
-    uint64_t by;
-    if (store_meta_get(x->n->store, "hub", hex, sizeof(hex)) < 0 ||
-        store_unhex(hex, hub, STORE_KEY_LEN) < 0 ||
-        store_purged_by(x->n->store, e->author, e->seq, &by) < 0)
-        return 0;
-    struct store_entry *pe = kn_xmalloc(sizeof(*pe));
-    struct purge_copy pc = { 0 };
-    int r = store_get(x->n->store, hub, by, pe, keep_payload, &pc);
-    if (r == 0 && pc.pl) {
-        struct store_raw raw = { pe->signed_header, pe->signed_len, pc.pl, pc.len };
-        if ((r = sync_bundle_put_entry(&x->buf, &raw)) == 0)
-            x->count++; /* the trailer counts every record */
-    }
-    free(pc.pl);
-    free(pe);
-    return r == KN_ENOTFOUND ? 0 : r;
+    struct export_ctx *x = ud;
+    int r = sync_bundle_put_entry(&x->buf, raw);
+    if (r == 0)
+        x->count++; /* the trailer counts every record */
+    return r;
 }
 
 static int export_entry(void *ud, const struct store_entry *e, const uint8_t *payload, size_t len)
 {
     struct export_ctx *x = ud;
     struct store_raw raw = { e->signed_header, e->signed_len, payload, len };
-    int r = payload ? 0 : export_purge_first(x, e);
-    if (r == 0)
-        r = sync_bundle_put_entry(&x->buf, &raw);
+    /* An entry without its payload (the hub purged it) goes after the hub's purge entry: whoever
+     * imports the file then knows of the purge before the entry, wherever the file is cut. */
+    int r = payload ? 0 : store_purge_of(x->n->store, e->author, e->seq, put_record, x);
+    if (r == 0 || r == KN_ENOTFOUND)
+        r = put_record(x, &raw);
     if (r < 0)
         return r;
-    x->count++;
     if (x->buf.len >= IMPORT_CHUNK) {
         r = write_all(x->fd, x->buf.data, x->buf.len);
         x->buf.len = 0;

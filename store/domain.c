@@ -114,7 +114,7 @@ static const char *const projection[][2] = {
 };
 #define NPROJECTION (sizeof(projection) / sizeof(projection[0]))
 
-#define DOM_NCACHE 96
+#define DOM_NCACHE 192 /* more than the distinct statements of domain.c, events.c and trust.c */
 
 struct store__dom {
     struct {
@@ -200,6 +200,15 @@ static int vexec(struct store *s, const char *sql, const char *fmt, va_list ap)
 }
 
 static int s_exec(struct store *s, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vexec(s, sql, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+int store__exec(struct store *s, const char *sql, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -575,7 +584,9 @@ static int event_office(struct dom_ctx *c)
 
 static int check_writer(struct dom_ctx *c, const uint8_t hub[STORE_KEY_LEN])
 {
-    char node[STORE_ID_HEX_LEN + 1];
+    char node[STORE_ID_HEX_LEN + 1], role[16] = "";
+    uint64_t until = 0, revoked = 0;
+    bool same = false;
     sqlite3_stmt *st;
     int r;
 
@@ -590,43 +601,30 @@ static int check_writer(struct dom_ctx *c, const uint8_t hub[STORE_KEY_LEN])
                 "t", node);
     if (r < 0)
         return r;
-    bool hub_role = r == 1 && !strcmp((const char *)sqlite3_column_text(st, 0), "hub");
-    if (hub_role) {
-        /* Another machine of the hub: it writes what the hub writes, but only the hub's own key,
-         * the root of trust, enrols, revokes and purges. */
-        uint64_t revoked = (uint64_t)sqlite3_column_int64(st, 3);
-        uint64_t until = (uint64_t)sqlite3_column_int64(st, 2);
+    if (r == 1) {
+        snprintf(role, sizeof(role), "%s", (const char *)sqlite3_column_text(st, 0));
+        same = strcmp((const char *)sqlite3_column_text(st, 1), c->office) == 0;
+        until = (uint64_t)sqlite3_column_int64(st, 2);
+        revoked = (uint64_t)sqlite3_column_int64(st, 3);
         dom_done(st);
-        if (revoked && c->e->seq >= revoked)
-            return dom_invalid(c, "the hub revoked the writer's key from seq %" PRIu64 " on",
-                               revoked);
-        if (until && c->e->timestamp_ms > until)
-            return dom_invalid(c, "the writer's enrolment ended before this entry was written");
-        if (store__trust_type(c->ev->type))
-            return dom_invalid(c, "only the hub's own key may write %s", c->ev->type);
-        return (c->ev->writers & DOM_W_HUB)
-                   ? 0
-                   : dom_invalid(c, "a hub node may not write %s", c->ev->type);
     }
-    if (!(c->ev->writers & (DOM_W_OFFICE | DOM_W_MOBILE))) {
-        if (r == 1)
-            dom_done(st);
+    /* A hub node is another machine of the hub: it writes what the hub writes, but only the
+     * hub's own key, the root of trust, enrols, revokes and purges. */
+    bool hub_role = !strcmp(role, "hub"), office_role = !strcmp(role, "office");
+    if (!hub_role && !(c->ev->writers & (DOM_W_OFFICE | DOM_W_MOBILE)))
         return dom_invalid(c, "only the hub may write %s", c->ev->type);
-    }
-    if (r == 0)
-        return dom_invalid(c, "the writer is not a node bound to an office by the hub");
-    bool office_role = strcmp((const char *)sqlite3_column_text(st, 0), "office") == 0;
-    bool bound = sqlite3_column_text(st, 0)[0] != '\0';
-    bool same = strcmp((const char *)sqlite3_column_text(st, 1), c->office) == 0;
-    uint64_t until = (uint64_t)sqlite3_column_int64(st, 2);
-    uint64_t revoked = (uint64_t)sqlite3_column_int64(st, 3);
-    dom_done(st);
-    if (!bound)
+    if (!role[0])
         return dom_invalid(c, "the writer is not a node bound to an office by the hub");
     if (revoked && c->e->seq >= revoked)
         return dom_invalid(c, "the hub revoked the writer's key from seq %" PRIu64 " on", revoked);
     if (until && c->e->timestamp_ms > until)
         return dom_invalid(c, "the writer's enrolment ended before this entry was written");
+    if (hub_role && store__trust_type(c->ev->type))
+        return dom_invalid(c, "only the hub's own key may write %s", c->ev->type);
+    if (hub_role)
+        return (c->ev->writers & DOM_W_HUB)
+                   ? 0
+                   : dom_invalid(c, "a hub node may not write %s", c->ev->type);
     if (!(c->ev->writers & (office_role ? DOM_W_OFFICE : DOM_W_MOBILE)))
         return dom_invalid(c, "a %s node may not write %s", office_role ? "office" : "mobile",
                            c->ev->type);
@@ -682,6 +680,7 @@ static int apply_one(struct store *s, const struct dom_item *it, const uint8_t h
     sqlite3_stmt *st = NULL;
     const uint8_t *payload = NULL;
     size_t plen = 0;
+    bool purged = false;
     int r, status;
 
     memset(c, 0, sizeof(*c));
@@ -704,22 +703,19 @@ static int apply_one(struct store *s, const struct dom_item *it, const uint8_t h
             plen = (size_t)sqlite3_column_bytes(st, 0);
         } else {
             st = NULL;
-            /* Purged by the hub: applied, as it was where it came before the purge; the purge
-             * itself then sets what the state keeps (events.c, payload_purged). */
-            if (store__purged(s, e->author, e->seq))
-                return s_exec(
-                    s,
-                    "INSERT INTO p_applied(author, seq, hash, height, type, status, reason)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, 0, '')",
-                    "bibit", e->author, (int64_t)e->seq, e->hash, (int64_t)it->k.height, e->type);
+            purged = store__purged(s, e->author, e->seq);
         }
     }
-    if (!c->ev)
+    /* Purged by the hub: applied, as it was where it came before the purge; the purge itself
+     * then sets what the state keeps (events.c, payload_purged). */
+    if (purged)
+        status = DOM_APPLIED;
+    else if (!c->ev)
         status = dom_invalid(c, "unknown event type %s", e->type);
     else if ((status = parse_fields(c, payload, plen)) == 0 && (status = event_office(c)) == 0 &&
              (status = check_writer(c, hub)) == 0)
         status = c->ev->apply(c);
-    if (status == DOM_APPLIED && c->ev->subject) {
+    if (status == DOM_APPLIED && !purged && c->ev->subject) {
         char id[DOM_MAX_TEXT + 1];
         if (dom_text(c, c->ev->subject, id, sizeof(id)))
             status = s_exec(s,

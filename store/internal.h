@@ -35,6 +35,9 @@ extern const char store__domain_schema[];
 extern const char store__domain_schema_v3[];
 extern const char store__domain_schema_v4[];
 void store__dom_free(struct store *s);
+/* store__exec() - dom_exec() outside an entry being applied: a cached statement (pass a
+ * literal), bound from fmt ('t' text, 'i' int64, 'b' 32-byte key), run once. */
+int store__exec(struct store *s, const char *sql, const char *fmt, ...);
 /* store__dom_prepare() - a statement cached by its text pointer (pass a literal), reset. */
 int store__dom_prepare(struct store *s, const char *sql, sqlite3_stmt **out);
 
@@ -54,7 +57,7 @@ struct store__trust_view {
     uint64_t revoked_from;
 };
 int store__trust_look(struct store *s, const uint8_t author[32], struct store__trust_view *v);
-int store__trust_judge(const struct store__trust_view *v, const struct store_entry *e);
+int store__trust_judge(const struct store__trust_view *v, uint64_t seq, const char *type);
 /* store__trust_type() - an event only the hub's own key may write (enrol, revoke, purge). */
 bool store__trust_type(const char *type);
 /* store__trust_note() - an entry was stored: keep t_nodes in step with the hub's feed. */

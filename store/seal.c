@@ -181,49 +181,15 @@ static bool holder_fields(const uint8_t *p, size_t len, const char *kind, const 
            !memcmp(k, "sealed", 6) && store_mp_bin(&m, sealed, slen) == 0;
 }
 
-int store_holder_personal(struct store *s, const char *kind, const char *id, uint8_t **out,
-                          size_t *outlen)
-{
-    static const char order_sql[] =
-        "SELECT p.body, (SELECT office FROM p_orders WHERE order_id = ?1) FROM p_applied a"
-        " JOIN payloads p ON p.author = a.author AND p.seq = a.seq"
-        " WHERE a.type = 'order.holder' AND a.status = 0 ORDER BY a.height DESC, a.hash DESC";
-    static const char reserve_sql[] =
-        "SELECT p.body, (SELECT office FROM p_reserves WHERE reserve = ?1) FROM p_applied a"
-        " JOIN payloads p ON p.author = a.author AND p.seq = a.seq"
-        " WHERE a.type = 'reserve.holder' AND a.status = 0 ORDER BY a.height DESC, a.hash DESC";
-    bool reserve = !strcmp(kind, "reserve");
-    sqlite3_stmt *st;
-    if (!reserve && strcmp(kind, "order"))
-        return KN_EINVAL;
-    int rc, r = store__db_err(
-                sqlite3_prepare_v2(s->db, reserve ? reserve_sql : order_sql, -1, &st, NULL));
-    if (r < 0)
-        return r;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    *out = NULL;
-    r = KN_ENOTFOUND;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const uint8_t *o, *sealed;
-        uint32_t olen, slen;
-        if (!holder_fields(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), kind,
-                           &o, &olen, &sealed, &slen) ||
-            olen != strlen(id) || memcmp(o, id, olen) != 0)
-            continue;
-        const char *office = (const char *)sqlite3_column_text(st, 1);
-        r = store_unseal(s, office ? office : "", sealed, slen, out, outlen);
-        break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        r = store__db_err(rc);
-    sqlite3_finalize(st);
-    return r;
-}
+/* Each applied order.holder / reserve.holder entry of id that still has its payload, in order. */
+typedef int (*holder_cb)(void *ud, const uint8_t *author, uint64_t seq, const uint8_t *sealed,
+                         uint32_t slen);
 
-int store_holder_entries(struct store *s, const char *kind, const char *order, store_entry_id_cb cb,
-                         void *ud)
+static int each_holder(struct store *s, const char *kind, const char *id, holder_cb cb, void *ud)
 {
     sqlite3_stmt *st;
+    if (strcmp(kind, "order") && strcmp(kind, "reserve"))
+        return KN_EINVAL;
     int rc, r = store__db_err(
                 sqlite3_prepare_v2(s->db,
                                    "SELECT a.author, a.seq, p.body FROM p_applied a"
@@ -240,13 +206,79 @@ int store_holder_entries(struct store *s, const char *kind, const char *order, s
         if (sqlite3_column_bytes(st, 0) != STORE_KEY_LEN ||
             !holder_fields(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), kind,
                            &o, &olen, &sealed, &slen) ||
-            olen != strlen(order) || memcmp(o, order, olen) != 0)
+            olen != strlen(id) || memcmp(o, id, olen) != 0)
             continue;
-        if ((r = cb(ud, sqlite3_column_blob(st, 0), (uint64_t)sqlite3_column_int64(st, 1))) != 0)
+        if ((r = cb(ud, sqlite3_column_blob(st, 0), (uint64_t)sqlite3_column_int64(st, 1), sealed,
+                    slen)) != 0)
             break;
     }
     if (r == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
         r = store__db_err(rc);
     sqlite3_finalize(st);
     return r;
+}
+
+struct latest {
+    uint8_t *sealed;
+    size_t len;
+};
+
+static int keep_latest(void *ud, const uint8_t *author, uint64_t seq, const uint8_t *sealed,
+                       uint32_t slen)
+{
+    struct latest *l = ud;
+    (void)author;
+    (void)seq;
+    free(l->sealed);
+    l->sealed = kn_xmalloc(slen ? slen : 1);
+    memcpy(l->sealed, sealed, slen);
+    l->len = slen;
+    return 0;
+}
+
+int store_holder_personal(struct store *s, const char *kind, const char *id, uint8_t **out,
+                          size_t *outlen)
+{
+    struct latest l = { 0 };
+    sqlite3_stmt *st;
+    *out = NULL;
+    int r = each_holder(s, kind, id, keep_latest, &l);
+    if (r == 0 && !l.sealed)
+        r = KN_ENOTFOUND;
+    if (r == 0)
+        r = store__db_err(sqlite3_prepare_v2(
+            s->db,
+            !strcmp(kind, "reserve") ? "SELECT office FROM p_reserves WHERE reserve = ?1"
+                                     : "SELECT office FROM p_orders WHERE order_id = ?1",
+            -1, &st, NULL));
+    if (r == 0) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        const char *office =
+            sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+        r = store_unseal(s, office ? office : "", l.sealed, l.len, out, outlen);
+        sqlite3_finalize(st);
+    }
+    free(l.sealed);
+    return r;
+}
+
+struct holder_ids {
+    store_entry_id_cb cb;
+    void *ud;
+};
+
+static int pass_id(void *ud, const uint8_t *author, uint64_t seq, const uint8_t *sealed,
+                   uint32_t slen)
+{
+    struct holder_ids *h = ud;
+    (void)sealed;
+    (void)slen;
+    return h->cb(h->ud, author, seq);
+}
+
+int store_holder_entries(struct store *s, const char *kind, const char *id, store_entry_id_cb cb,
+                         void *ud)
+{
+    struct holder_ids h = { cb, ud };
+    return each_holder(s, kind, id, pass_id, &h);
 }

@@ -131,12 +131,6 @@ static int exec(struct store *s, const char *sql)
     return db_err(s, sqlite3_exec(s->db, sql, NULL, NULL, NULL));
 }
 
-static int trust_after_migrate(struct store *s)
-{
-    /* The statements are prepared after migrating; store_range prepares its own. */
-    return store__trust_rebuild(s);
-}
-
 static int migrate(struct store *s)
 {
     sqlite3_stmt *st = NULL;
@@ -179,7 +173,7 @@ static int migrate(struct store *s)
         goto out;
     /* Version 5: trust at the log; t_nodes is filled from the hub's feed already held. */
     if (version < 5 &&
-        ((r = exec(s, store__trust_schema_v5)) < 0 || (r = trust_after_migrate(s)) < 0))
+        ((r = exec(s, store__trust_schema_v5)) < 0 || (r = store__trust_rebuild(s)) < 0))
         goto out;
     /* Later versions add their steps here, each guarded by version < N. */
     if (version < SCHEMA_VERSION) {
@@ -737,7 +731,8 @@ static int ingest_feed(struct store *s, struct ingest *in, size_t from, size_t t
 
     if ((r = store__trust_look(s, author, &trust)) < 0)
         return r;
-    if (store__trust_judge(&trust, &in->order[from]->e) == STORE__TRUST_HOLD)
+    if (store__trust_judge(&trust, in->order[from]->e.seq, in->order[from]->e.type) ==
+        STORE__TRUST_HOLD)
         return hold_feed(s, in, from, to);
     if ((r = feed_tip(s, author, &w.tip, w.tip_hash)) < 0 ||
         (r = feed_forked(s, author, &w.forked)) < 0 || (r = fork_seq(s, author, &w.fork_seq)) < 0 ||
@@ -759,7 +754,7 @@ static int ingest_feed(struct store *s, struct ingest *in, size_t from, size_t t
         }
         bool past_fork = w.fork_seq && it->e.seq >= w.fork_seq;
         if (!refused && !past_fork && !w.broken && it->e.seq >= w.next && !it->err)
-            verdict = store__trust_judge(&trust, &it->e);
+            verdict = store__trust_judge(&trust, it->e.seq, it->e.type);
         if (refused) {
             refuse(in, it, refused == KN_EREVOKED ? KN_EREVOKED : KN_EAFTERBAD);
         } else if (verdict < 0) {
@@ -819,7 +814,8 @@ static int ingest_all(struct store *s, void *arg)
     int r = 0;
     /* The hub's purges first: an entry whose payload a purge in this batch names may come
      * before it, without its payload. Each purge's own signature is checked first. */
-    for (size_t i = 0; r == 0 && i < in->n && store__hub(s, hub); i++) {
+    bool hub_known = store__hub(s, hub);
+    for (size_t i = 0; r == 0 && hub_known && i < in->n; i++) {
         struct item *it = in->order[i];
         if (!it->err && it->payload && !strcmp(it->e.type, "payload.purged") &&
             memcmp(it->e.author, hub, STORE_KEY_LEN) == 0 && store_entry_verify_sig(&it->e) == 0)

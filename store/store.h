@@ -377,12 +377,14 @@ struct store_trust {
 int store_trust_node(struct store *s, const uint8_t node[STORE_KEY_LEN], struct store_trust *out);
 
 /*
- * store_purged_by() - for an entry whose payload the hub purged, the seq of the hub's
- * payload.purged entry that did (a sender passes it on ahead of the entry, so that the receiver
- * takes the entry without its payload). KN_ENOTFOUND when the payload was not purged.
+ * store_purge_of() - for an entry whose payload the hub purged, cb gets the hub's payload.purged
+ * entry that purged it (valid during the call), so that a sender can pass it on ahead of the
+ * entry and the receiver takes the entry without its payload. cb's nonzero result is returned;
+ * KN_ENOTFOUND when the payload was not purged (or the purge entry is not held).
  */
-int store_purged_by(struct store *s, const uint8_t author[STORE_KEY_LEN], uint64_t seq,
-                    uint64_t *hub_seq);
+typedef int (*store_raw_cb)(void *ud, const struct store_raw *raw);
+int store_purge_of(struct store *s, const uint8_t author[STORE_KEY_LEN], uint64_t seq,
+                   store_raw_cb cb, void *ud);
 
 /* store_trust_list() - every key the hub's feed names, and every key entries are held of. */
 typedef int (*store_trust_cb)(void *ud, const struct store_trust *t);

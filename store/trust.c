@@ -28,8 +28,7 @@
 
 const char store__trust_schema_v5[] =
     "CREATE TABLE t_nodes(node BLOB PRIMARY KEY, role TEXT NOT NULL, office TEXT NOT NULL,"
-    "  valid_until_ms INTEGER, revoked_from INTEGER, bound_seq INTEGER NOT NULL,"
-    "  office_key BLOB) WITHOUT ROWID;"
+    "  valid_until_ms INTEGER, revoked_from INTEGER, bound_seq INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE t_held(author BLOB NOT NULL, seq INTEGER NOT NULL, header BLOB NOT NULL,"
     "  payload BLOB NOT NULL, PRIMARY KEY(author, seq)) WITHOUT ROWID;"
     "CREATE TABLE purged(author BLOB NOT NULL, seq INTEGER NOT NULL, by_seq INTEGER NOT NULL,"
@@ -137,43 +136,54 @@ static int purge_note(struct store *s, uint64_t by_seq, const uint8_t *payload, 
     char hex[STORE_ID_HEX_LEN + 1];
     uint8_t author[STORE_KEY_LEN];
     uint64_t seq;
-    sqlite3_stmt *st;
     if (!payload || !map_text(payload, len, "author", hex, sizeof(hex)) ||
         store_unhex(hex, author, STORE_KEY_LEN) < 0 || !map_uint(payload, len, "seq", &seq) ||
         seq == 0 || seq > INT64_MAX)
         return 0; /* malformed: the card domain records it as invalid */
-    int r =
-        exec_row(s, &st, "INSERT OR IGNORE INTO purged(author, seq, by_seq) VALUES (?1, ?2, ?3)");
-    if (r < 0)
-        return r;
-    sqlite3_bind_blob(st, 1, author, STORE_KEY_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (int64_t)seq);
-    sqlite3_bind_int64(st, 3, (int64_t)by_seq);
-    r = store__db_err(sqlite3_step(st));
-    sqlite3_finalize(st);
-    if (r < 0 || (r = exec_row(s, &st, "DELETE FROM payloads WHERE author = ?1 AND seq = ?2")) < 0)
-        return r;
-    sqlite3_bind_blob(st, 1, author, STORE_KEY_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (int64_t)seq);
-    r = store__db_err(sqlite3_step(st));
-    sqlite3_finalize(st);
+    int r = store__exec(s, "INSERT OR IGNORE INTO purged(author, seq, by_seq) VALUES (?1, ?2, ?3)",
+                        "bii", author, (int64_t)seq, (int64_t)by_seq);
+    if (r == 0)
+        r = store__exec(s, "DELETE FROM payloads WHERE author = ?1 AND seq = ?2", "bi", author,
+                        (int64_t)seq);
     return r;
 }
 
-int store_purged_by(struct store *s, const uint8_t author[STORE_KEY_LEN], uint64_t seq,
-                    uint64_t *hub_seq)
+struct purge_of {
+    struct store_entry *e;
+    store_raw_cb cb;
+    void *ud;
+    int r;
+};
+
+static void purge_payload(void *ud, const uint8_t *buf, size_t len)
 {
+    struct purge_of *p = ud;
+    struct store_raw raw = { p->e->signed_header, p->e->signed_len, buf ? buf : (const uint8_t *)"",
+                             len };
+    p->r = p->cb(p->ud, &raw);
+}
+
+int store_purge_of(struct store *s, const uint8_t author[STORE_KEY_LEN], uint64_t seq,
+                   store_raw_cb cb, void *ud)
+{
+    uint8_t hub[STORE_KEY_LEN];
     sqlite3_stmt *st;
+    if (!store__hub(s, hub))
+        return KN_ENOTFOUND;
     int r = cached(s, &st, "SELECT by_seq FROM purged WHERE author = ?1 AND seq = ?2");
     if (r < 0)
         return r;
     sqlite3_bind_blob(st, 1, author, STORE_KEY_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)seq);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *hub_seq = (uint64_t)sqlite3_column_int64(st, 0);
+    uint64_t by = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? KN_ENOTFOUND : store__db_err(rc);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? KN_ENOTFOUND : store__db_err(rc);
+    struct purge_of p = { kn_xmalloc(sizeof(*p.e)), cb, ud, 0 };
+    r = store_get(s, hub, by, p.e, purge_payload, &p);
+    free(p.e);
+    return r < 0 ? r : p.r;
 }
 
 bool store__purged(struct store *s, const uint8_t author[STORE_KEY_LEN], uint64_t seq)
@@ -218,27 +228,15 @@ int store__trust_note(struct store *s, const struct store_entry *e, const uint8_
             !map_text(payload, len, "office", office, sizeof(office)))
             return 0;
         bool has_until = map_uint(payload, len, "valid_until_ms", &until);
-        /* The office's key sealed to the node (store/seal.c), when the hub gave one. */
-        struct store_mp kv;
-        const uint8_t *key = NULL;
-        uint32_t klen = 0;
-        if (map_find(payload, len, "office_key", &kv) && store_mp_bin(&kv, &key, &klen) < 0)
-            key = NULL;
-        r = exec_row(
-            s, &st,
-            "INSERT INTO t_nodes(node, role, office, valid_until_ms, bound_seq, office_key)"
-            " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(node) DO UPDATE SET"
-            " office_key = CASE WHEN t_nodes.role IN ('', excluded.role)"
-            "  AND excluded.office = t_nodes.office"
-            "  THEN coalesce(excluded.office_key, t_nodes.office_key)"
-            "  WHEN t_nodes.role IN ('', excluded.role) THEN excluded.office_key"
-            "  ELSE t_nodes.office_key END,"
-            " office = CASE WHEN t_nodes.role IN ('', excluded.role)"
-            "  THEN excluded.office ELSE t_nodes.office END,"
-            " valid_until_ms = CASE WHEN t_nodes.role IN ('', excluded.role)"
-            "  THEN excluded.valid_until_ms ELSE t_nodes.valid_until_ms END,"
-            " role = CASE WHEN t_nodes.role = '' THEN excluded.role ELSE t_nodes.role END,"
-            " bound_seq = excluded.bound_seq");
+        r = exec_row(s, &st,
+                     "INSERT INTO t_nodes(node, role, office, valid_until_ms, bound_seq)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(node) DO UPDATE SET"
+                     " office = CASE WHEN t_nodes.role IN ('', excluded.role)"
+                     "  THEN excluded.office ELSE t_nodes.office END,"
+                     " valid_until_ms = CASE WHEN t_nodes.role IN ('', excluded.role)"
+                     "  THEN excluded.valid_until_ms ELSE t_nodes.valid_until_ms END,"
+                     " role = CASE WHEN t_nodes.role = '' THEN excluded.role ELSE t_nodes.role END,"
+                     " bound_seq = excluded.bound_seq");
         if (r < 0)
             return r;
         sqlite3_bind_blob(st, 1, node, STORE_KEY_LEN, SQLITE_STATIC);
@@ -247,29 +245,25 @@ int store__trust_note(struct store *s, const struct store_entry *e, const uint8_
         if (has_until)
             sqlite3_bind_int64(st, 4, (int64_t)until);
         sqlite3_bind_int64(st, 5, (int64_t)e->seq);
-        if (key)
-            sqlite3_bind_blob(st, 6, key, (int)klen, SQLITE_STATIC);
+        r = store__db_err(sqlite3_step(st));
+        sqlite3_finalize(st);
+        if (r < 0)
+            return r;
         store__trust_note_release(s, node);
-        /* Each office's key the node was given, kept per office: a mobile node may be enrolled
-         * for several offices. */
-        if (key) {
-            sqlite3_stmt *k;
-            if ((r = exec_row(s, &k,
-                              "INSERT OR REPLACE INTO t_node_keys(node, office, office_key)"
-                              " VALUES (?1, ?2, ?3)")) < 0) {
-                sqlite3_finalize(st);
-                return r;
-            }
-            sqlite3_bind_blob(k, 1, node, STORE_KEY_LEN, SQLITE_STATIC);
-            sqlite3_bind_text(k, 2, office, -1, SQLITE_STATIC);
-            sqlite3_bind_blob(k, 3, key, (int)klen, SQLITE_STATIC);
-            r = store__db_err(sqlite3_step(k));
-            sqlite3_finalize(k);
-            if (r < 0) {
-                sqlite3_finalize(st);
-                return r;
-            }
-        }
+        /* The office's key sealed to the node (store/seal.c), when the hub gave one, kept per
+         * office: a mobile node may be enrolled for several offices. */
+        struct store_mp kv;
+        const uint8_t *key;
+        uint32_t klen;
+        if (!map_find(payload, len, "office_key", &kv) || store_mp_bin(&kv, &key, &klen) < 0)
+            return 0;
+        if ((r = exec_row(s, &st,
+                          "INSERT OR REPLACE INTO t_node_keys(node, office, office_key)"
+                          " VALUES (?1, ?2, ?3)")) < 0)
+            return r;
+        sqlite3_bind_blob(st, 1, node, STORE_KEY_LEN, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 3, key, (int)klen, SQLITE_STATIC);
     } else {
         if (!map_uint(payload, len, "from_seq", &v) || v == 0 || v > INT64_MAX)
             return 0;
@@ -288,16 +282,11 @@ int store__trust_note(struct store *s, const struct store_entry *e, const uint8_
     return r;
 }
 
-int store__trust_look(struct store *s, const uint8_t author[STORE_KEY_LEN],
-                      struct store__trust_view *v)
+/* What t_nodes says of author: its role (and the writer bits of it) and revocation. */
+static int read_view(struct store *s, const uint8_t author[STORE_KEY_LEN],
+                     struct store__trust_view *v)
 {
-    uint8_t hub[STORE_KEY_LEN];
     sqlite3_stmt *st;
-
-    memset(v, 0, sizeof(*v));
-    if (!store__hub(s, hub) || memcmp(author, hub, STORE_KEY_LEN) == 0 ||
-        (s->id && memcmp(author, s->id->pk, STORE_KEY_LEN) == 0))
-        return 0; /* everything of it is stored */
     v->checked = true;
     int r = cached(s, &st, "SELECT role, revoked_from FROM t_nodes WHERE node = ?1");
     if (r < 0)
@@ -315,6 +304,22 @@ int store__trust_look(struct store *s, const uint8_t author[STORE_KEY_LEN],
               : !strcmp(v->role, "mobile") ? DOM_W_MOBILE
               : !strcmp(v->role, "hub")    ? DOM_W_HUB
                                            : 0;
+    return 0;
+}
+
+int store__trust_look(struct store *s, const uint8_t author[STORE_KEY_LEN],
+                      struct store__trust_view *v)
+{
+    uint8_t hub[STORE_KEY_LEN];
+    sqlite3_stmt *st;
+
+    memset(v, 0, sizeof(*v));
+    if (!store__hub(s, hub) || memcmp(author, hub, STORE_KEY_LEN) == 0 ||
+        (s->id && memcmp(author, s->id->pk, STORE_KEY_LEN) == 0))
+        return 0; /* everything of it is stored */
+    int r = read_view(s, author, v);
+    if (r < 0)
+        return r;
     /* Entries of it held before its enrolment may link up behind what this batch stores. */
     if (v->role[0] && cached(s, &st, "SELECT 1 FROM t_held WHERE author = ?1 LIMIT 1") == 0) {
         sqlite3_bind_blob(st, 1, author, STORE_KEY_LEN, SQLITE_STATIC);
@@ -331,16 +336,16 @@ bool store__trust_type(const char *type)
            !strcmp(type, "payload.purged");
 }
 
-int store__trust_judge(const struct store__trust_view *v, const struct store_entry *e)
+int store__trust_judge(const struct store__trust_view *v, uint64_t seq, const char *type)
 {
     if (!v->checked)
         return STORE__TRUST_STORE;
-    if (v->revoked_from && e->seq >= v->revoked_from)
+    if (v->revoked_from && seq >= v->revoked_from)
         return KN_EREVOKED;
     if (v->role[0] == '\0')
         return STORE__TRUST_HOLD;
-    const struct dom_event *ev = store__dom_event(e->type);
-    if (ev && (!(ev->writers & v->bits) || store__trust_type(e->type)))
+    const struct dom_event *ev = store__dom_event(type);
+    if (ev && (!(ev->writers & v->bits) || store__trust_type(type)))
         return KN_EUNAUTHORISED;
     return STORE__TRUST_STORE;
 }
@@ -348,24 +353,15 @@ int store__trust_judge(const struct store__trust_view *v, const struct store_ent
 int store__trust_own(struct store *s, const char *type, uint64_t seq)
 {
     uint8_t hub[STORE_KEY_LEN];
-    struct store_trust t;
+    struct store__trust_view v = { 0 };
     if (!s->id || !store__hub(s, hub) || memcmp(s->id->pk, hub, STORE_KEY_LEN) == 0)
         return 0;
-    int r = store_trust_node(s, s->id->pk, &t);
-    if (r == KN_ENOTFOUND)
-        return 0; /* not enrolled yet: its entries will wait at the others until it is */
+    int r = read_view(s, s->id->pk, &v);
     if (r < 0)
         return r;
-    if (t.revoked_from && seq >= t.revoked_from)
-        return KN_EREVOKED;
-    const struct dom_event *ev = store__dom_event(type);
-    unsigned bits = !strcmp(t.role, "office")   ? DOM_W_OFFICE
-                    : !strcmp(t.role, "mobile") ? DOM_W_MOBILE
-                    : !strcmp(t.role, "hub")    ? DOM_W_HUB
-                                                : 0;
-    if (ev && bits && (!(ev->writers & bits) || store__trust_type(type)))
-        return KN_EUNAUTHORISED;
-    return 0;
+    /* Not enrolled yet: its entries will wait at the others until it is. */
+    r = store__trust_judge(&v, seq, type);
+    return r == STORE__TRUST_HOLD ? 0 : r;
 }
 
 int store__trust_hold(struct store *s, const struct store_entry *e, const uint8_t *payload)
@@ -498,30 +494,37 @@ int store__trust_rebuild(struct store *s)
     return c.r < 0 ? c.r : r < 0 ? r : 0;
 }
 
+/* A row of node, role, office, valid_until_ms, revoked_from, bound_seq, held. */
+static bool trust_row(sqlite3_stmt *st, struct store_trust *t)
+{
+    memset(t, 0, sizeof(*t));
+    if (sqlite3_column_bytes(st, 0) != STORE_KEY_LEN)
+        return false;
+    memcpy(t->node, sqlite3_column_blob(st, 0), STORE_KEY_LEN);
+    snprintf(t->role, sizeof(t->role), "%s", (const char *)sqlite3_column_text(st, 1));
+    snprintf(t->office, sizeof(t->office), "%s", (const char *)sqlite3_column_text(st, 2));
+    t->valid_until_ms = (uint64_t)sqlite3_column_int64(st, 3);
+    t->revoked_from = (uint64_t)sqlite3_column_int64(st, 4);
+    t->bound_seq = (uint64_t)sqlite3_column_int64(st, 5);
+    t->held = (uint64_t)sqlite3_column_int64(st, 6);
+    return true;
+}
+
 int store_trust_node(struct store *s, const uint8_t node[STORE_KEY_LEN], struct store_trust *out)
 {
     sqlite3_stmt *st;
     int r = exec_row(s, &st,
-                     "SELECT role, office, valid_until_ms, revoked_from, bound_seq,"
+                     "SELECT node, role, office, valid_until_ms, revoked_from, bound_seq,"
                      " (SELECT count(*) FROM t_held h WHERE h.author = ?1)"
                      " FROM t_nodes WHERE node = ?1");
     if (r < 0)
         return r;
     sqlite3_bind_blob(st, 1, node, STORE_KEY_LEN, SQLITE_STATIC);
-    memset(out, 0, sizeof(*out));
-    memcpy(out->node, node, STORE_KEY_LEN);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        snprintf(out->role, sizeof(out->role), "%s", (const char *)sqlite3_column_text(st, 0));
-        snprintf(out->office, sizeof(out->office), "%s", (const char *)sqlite3_column_text(st, 1));
-        out->valid_until_ms = (uint64_t)sqlite3_column_int64(st, 2);
-        out->revoked_from = (uint64_t)sqlite3_column_int64(st, 3);
-        out->bound_seq = (uint64_t)sqlite3_column_int64(st, 4);
-        out->held = (uint64_t)sqlite3_column_int64(st, 5);
-        r = 0;
-    } else {
+    if (rc == SQLITE_ROW)
+        r = trust_row(st, out) ? 0 : KN_ECORRUPT;
+    else
         r = rc == SQLITE_DONE ? KN_ENOTFOUND : store__db_err(rc);
-    }
     sqlite3_finalize(st);
     return r;
 }
@@ -542,17 +545,7 @@ int store_trust_list(struct store *s, store_trust_cb cb, void *ud)
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_trust t;
-        memset(&t, 0, sizeof(t));
-        if (sqlite3_column_bytes(st, 0) != STORE_KEY_LEN)
-            continue;
-        memcpy(t.node, sqlite3_column_blob(st, 0), STORE_KEY_LEN);
-        snprintf(t.role, sizeof(t.role), "%s", (const char *)sqlite3_column_text(st, 1));
-        snprintf(t.office, sizeof(t.office), "%s", (const char *)sqlite3_column_text(st, 2));
-        t.valid_until_ms = (uint64_t)sqlite3_column_int64(st, 3);
-        t.revoked_from = (uint64_t)sqlite3_column_int64(st, 4);
-        t.bound_seq = (uint64_t)sqlite3_column_int64(st, 5);
-        t.held = (uint64_t)sqlite3_column_int64(st, 6);
-        if ((r = cb(ud, &t)) != 0)
+        if (trust_row(st, &t) && (r = cb(ud, &t)) != 0)
             break;
     }
     if (r == 0 && rc != SQLITE_DONE)

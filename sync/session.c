@@ -32,47 +32,39 @@ void sync_msg_put_clock(struct sync_buf *out, const struct sync_clock_item *item
     }
 }
 
-int sync_msg_put_entries(struct sync_buf *out, const struct store_raw *entries, size_t n)
+/* The writing side of read_pairs: "entries" (payload may be NULL: nil) or "forks". */
+static int put_pairs(struct sync_buf *out, const char *name, const struct store_raw *v, size_t n,
+                     size_t second_max, bool nil_ok)
 {
     msgpack_packer pk;
     if (n > SYNC_MAX_BATCH)
         return KN_EINVAL;
     for (size_t i = 0; i < n; i++)
-        if (entries[i].signed_len > STORE_MAX_SIGNED ||
-            (entries[i].payload && entries[i].payload_len > STORE_MAX_PAYLOAD))
+        if (v[i].signed_len > STORE_MAX_SIGNED || (!v[i].payload && !nil_ok) ||
+            (v[i].payload && v[i].payload_len > second_max))
             return KN_EINVAL;
     msgpack_packer_init(&pk, out, buf_write);
-    put_name(&pk, 2, "entries");
+    put_name(&pk, 2, name);
     msgpack_pack_array(&pk, n);
     for (size_t i = 0; i < n; i++) {
         msgpack_pack_array(&pk, 2);
-        msgpack_pack_bin_with_body(&pk, entries[i].signed_header, entries[i].signed_len);
-        if (entries[i].payload)
-            msgpack_pack_bin_with_body(&pk, entries[i].payload, entries[i].payload_len);
+        msgpack_pack_bin_with_body(&pk, v[i].signed_header, v[i].signed_len);
+        if (v[i].payload)
+            msgpack_pack_bin_with_body(&pk, v[i].payload, v[i].payload_len);
         else
             msgpack_pack_nil(&pk);
     }
     return 0;
 }
 
+int sync_msg_put_entries(struct sync_buf *out, const struct store_raw *entries, size_t n)
+{
+    return put_pairs(out, "entries", entries, n, STORE_MAX_PAYLOAD, true);
+}
+
 int sync_msg_put_forks(struct sync_buf *out, const struct store_raw *proofs, size_t n)
 {
-    msgpack_packer pk;
-    if (n > SYNC_MAX_BATCH)
-        return KN_EINVAL;
-    for (size_t i = 0; i < n; i++)
-        if (proofs[i].signed_len > STORE_MAX_SIGNED || !proofs[i].payload ||
-            proofs[i].payload_len > STORE_MAX_SIGNED)
-            return KN_EINVAL;
-    msgpack_packer_init(&pk, out, buf_write);
-    put_name(&pk, 2, "forks");
-    msgpack_pack_array(&pk, n);
-    for (size_t i = 0; i < n; i++) {
-        msgpack_pack_array(&pk, 2);
-        msgpack_pack_bin_with_body(&pk, proofs[i].signed_header, proofs[i].signed_len);
-        msgpack_pack_bin_with_body(&pk, proofs[i].payload, proofs[i].payload_len);
-    }
-    return 0;
+    return put_pairs(out, "forks", proofs, n, STORE_MAX_SIGNED, false);
 }
 
 void sync_msg_put_synced(struct sync_buf *out)
@@ -146,8 +138,15 @@ static int read_clock(struct sync_msg_reader *r, struct store_mp *m, struct sync
     return 0;
 }
 
-static int read_entries(struct sync_msg_reader *r, struct store_mp *m, struct sync_msg *out)
+/*
+ * A list of pairs of bin: "entries" (a signed header, and a payload or nil) or "forks" (two
+ * signed headers, held and other, kept in signed_header and payload).
+ */
+static int read_pairs(struct sync_msg_reader *r, struct store_mp *m, enum sync_msg_type type,
+                      struct sync_msg *out)
 {
+    bool forks = type == SYNC_MSG_FORKS;
+    size_t second_max = forks ? STORE_MAX_SIGNED : STORE_MAX_PAYLOAD;
     uint32_t n, two, len;
     const uint8_t *b;
     int err;
@@ -170,58 +169,21 @@ static int read_entries(struct sync_msg_reader *r, struct store_mp *m, struct sy
             return KN_ETOOBIG;
         e->signed_header = b;
         e->signed_len = len;
-        if ((err = store_mp_nil(m)) < 0)
-            return err;
-        if (err == 1) {
+        if (!forks && (err = store_mp_nil(m)) != 0) {
+            if (err < 0)
+                return err;
             e->payload = NULL;
             e->payload_len = 0;
             continue;
         }
         if ((err = store_mp_bin(m, &b, &len)) < 0)
             return err;
-        if (len > STORE_MAX_PAYLOAD)
+        if (len > second_max)
             return KN_ETOOBIG;
         e->payload = b;
         e->payload_len = len;
     }
-    out->type = SYNC_MSG_ENTRIES;
-    out->count = n;
-    out->entries = r->entries;
-    return 0;
-}
-
-static int read_forks(struct sync_msg_reader *r, struct store_mp *m, struct sync_msg *out)
-{
-    uint32_t n, two, len;
-    const uint8_t *b;
-    int err;
-
-    if ((err = store_mp_array(m, &n)) < 0)
-        return err;
-    if (n > SYNC_MAX_BATCH)
-        return KN_ETOOBIG;
-    if (!r->entries)
-        r->entries = kn_xmalloc(SYNC_MAX_BATCH * sizeof(*r->entries));
-    for (uint32_t i = 0; i < n; i++) {
-        struct store_raw *e = &r->entries[i];
-        if ((err = store_mp_array(m, &two)) < 0)
-            return err;
-        if (two != 2)
-            return KN_EFIELD;
-        if ((err = store_mp_bin(m, &b, &len)) < 0)
-            return err;
-        if (len > STORE_MAX_SIGNED)
-            return KN_ETOOBIG;
-        e->signed_header = b;
-        e->signed_len = len;
-        if ((err = store_mp_bin(m, &b, &len)) < 0)
-            return err;
-        if (len > STORE_MAX_SIGNED)
-            return KN_ETOOBIG;
-        e->payload = b;
-        e->payload_len = len;
-    }
-    out->type = SYNC_MSG_FORKS;
+    out->type = type;
     out->count = n;
     out->entries = r->entries;
     return 0;
@@ -245,11 +207,11 @@ int sync_msg_next(struct sync_msg_reader *r, struct sync_msg *out)
     if (len == 5 && !memcmp(name, "clock", 5) && n == 2)
         err = read_clock(r, &m, out);
     else if (len == 7 && !memcmp(name, "entries", 7) && n == 2)
-        err = read_entries(r, &m, out);
+        err = read_pairs(r, &m, SYNC_MSG_ENTRIES, out);
     else if (len == 6 && !memcmp(name, "synced", 6) && n == 1)
         out->type = SYNC_MSG_SYNCED;
     else if (len == 5 && !memcmp(name, "forks", 5) && n == 2)
-        err = read_forks(r, &m, out);
+        err = read_pairs(r, &m, SYNC_MSG_FORKS, out);
     else
         err = KN_EPROTO;
     if (err < 0)
