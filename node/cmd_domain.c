@@ -71,7 +71,8 @@ void node_domain_usage(FILE *out)
                  !strcmp(steps[i].type, "reserve.issued")) &&
                 !strcmp(names[k], "holder")) {
                 fprintf(out,
-                        " --holder X --pnr X --phone X --email X | --holder-file FILE|- (sealed)");
+                        " --holder X --pnr X --phone X --email X --hsa-id X | --holder-file FILE|-"
+                        " (sealed)");
                 continue;
             }
             fprintf(out, " --%s%s%s", opt, kind == STORE_FIELD_BOOL ? "" : " X", req[k] ? "*" : "");
@@ -151,11 +152,11 @@ static int open_domain_node(const char *dir, struct node **n)
  * node's log. Options --holder (name), --pnr, --phone, --email.
  */
 static const char *const personal_opts[][2] = {
-    { "--holder", "name" },
-    { "--pnr", "pnr" },
-    { "--phone", "phone" },
-    { "--email", "email" },
+    { "--holder", "name" }, { "--pnr", "pnr" },       { "--phone", "phone" },
+    { "--email", "email" }, { "--hsa-id", "hsa_id" }, /* the holder's HSA-id, checked against the
+                                                         card at hand-over */
 };
+#define NPERSONAL (sizeof(personal_opts) / sizeof(personal_opts[0]))
 
 static int write_holder(struct node *n, const char *kind, json_t *body, json_t *personal,
                         char *reason, size_t rsize)
@@ -202,10 +203,24 @@ static int cmd_step(const char *dir, size_t which, int argc, char **argv)
     size_t len;
     char err[256], reason[256];
     int rc = 2;
+    bool from_reader = false;
+    const char *reader = NULL;
+    bool handover = !strcmp(type, "handover.completed");
 
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         char field[64];
+        if (handover && !strcmp(a, "--from-reader")) {
+            from_reader = true;
+            if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+                reader = argv[++i];
+            continue;
+        }
+        if (handover && (!strcmp(a, "--read-by-reader") || !strcmp(a, "--chip") ||
+                         !strcmp(a, "--atr") || !strcmp(a, "--hsa-id-checked"))) {
+            fprintf(stderr, "kortnod: %s is set by --from-reader from what the card says\n", a);
+            goto out;
+        }
         if ((!strcmp(type, "order.placed") || !strcmp(type, "reserve.issued")) &&
             !strcmp(a, "--holder-file")) {
             /* The holder's data as a JSON object {name, pnr, phone, email} from a file or, with
@@ -222,14 +237,16 @@ static int cmd_step(const char *dir, size_t which, int argc, char **argv)
             json_t *v;
             bool good = j && json_is_object(j);
             json_object_foreach (good ? j : NULL, k, v) {
-                if (!json_is_string(v) || (strcmp(k, "name") && strcmp(k, "pnr") &&
-                                           strcmp(k, "phone") && strcmp(k, "email")))
+                if (!json_is_string(v) ||
+                    (strcmp(k, "name") && strcmp(k, "pnr") && strcmp(k, "phone") &&
+                     strcmp(k, "email") && strcmp(k, "hsa_id")))
                     good = false;
             }
             if (!good) {
                 /* never echo the contents: they are personal data */
                 fprintf(stderr,
-                        "kortnod: %s: not a JSON object of strings name, pnr, phone, email\n",
+                        "kortnod: %s: not a JSON object of strings name, pnr, phone, email, "
+                        "hsa_id\n",
                         !strcmp(path, "-") ? "standard input" : path);
                 json_decref(j);
                 goto out;
@@ -242,9 +259,9 @@ static int cmd_step(const char *dir, size_t which, int argc, char **argv)
         }
         if (!strcmp(type, "order.placed") || !strcmp(type, "reserve.issued")) {
             size_t k = 0;
-            while (k < 4 && strcmp(a, personal_opts[k][0]))
+            while (k < NPERSONAL && strcmp(a, personal_opts[k][0]))
                 k++;
-            if (k < 4) {
+            if (k < NPERSONAL) {
                 if (i + 1 >= argc) {
                     fprintf(stderr, "kortnod: option %s needs a value\n", a);
                     goto out;
@@ -301,6 +318,12 @@ static int cmd_step(const char *dir, size_t which, int argc, char **argv)
         if (store_domain_field_kind(type, names[k]) == STORE_FIELD_BOOL && req[k] &&
             !json_object_get(body, names[k]))
             json_object_set_new(body, names[k], json_false());
+    if (from_reader) {
+        /* The card is read and checked against the order before anything is written. */
+        rc = 1;
+        if (open_domain_node(dir, &n) || node_reader_handover(n, body, reader) < 0)
+            goto out;
+    }
     char *text = json_dumps(body, JSON_COMPACT);
     int r = node_payload_from_json(text, &payload, &len, err, sizeof(err));
     free(text);
@@ -309,7 +332,7 @@ static int cmd_step(const char *dir, size_t which, int argc, char **argv)
         goto out;
     }
     rc = 1;
-    if (open_domain_node(dir, &n))
+    if (!n && open_domain_node(dir, &n))
         goto out;
     struct store_entry e;
     bool together = personal != NULL;

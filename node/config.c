@@ -35,6 +35,7 @@ int node_config_load(struct node *n, struct node_run_opts *o, char **text, char 
     o->listen = "127.0.0.1:7117";
     o->level = NODE_LOG_INFO;
     o->idle_ms = 300000;
+    o->reader = -1;
     *text = NULL;
     free(path);
     if (!f)
@@ -73,6 +74,8 @@ int node_config_load(struct node *n, struct node_run_opts *o, char **text, char 
         char *value = trim(eq + 1);
         if (!strcmp(key, "listen")) {
             o->listen = value;
+        } else if (!strcmp(key, "reader") && (!strcmp(value, "on") || !strcmp(value, "off"))) {
+            o->reader = !strcmp(value, "on");
         } else if (!strcmp(key, "peer")) {
             char *space = strchr(value, ' ');
             o->peers = kn_xrealloc(o->peers, (o->npeers + 1) * sizeof(*o->peers));
@@ -89,8 +92,8 @@ int node_config_load(struct node *n, struct node_run_opts *o, char **text, char 
     }
     if (r < 0)
         snprintf(err, errsize,
-                 "%s/%s line %zu: want `listen = HOST:PORT` or `peer = HOST:PORT "
-                 "NODEID`",
+                 "%s/%s line %zu: want `listen = HOST:PORT`, `peer = HOST:PORT "
+                 "NODEID` or `reader = on|off`",
                  n->dir, NODE_CONF_FILE, lineno);
     return r;
 }

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "node.h"
+#include "reader.h"
 
 #define TICK_MS 25
 /* Entries given a place in the order or applied per loop turn while the card domain catches up. */
@@ -52,6 +53,17 @@ struct dial {
     uint64_t last_sync; /* ms, last time both sides were caught up */
 };
 
+/* What a card reader holds now, for status.json and a later user interface. */
+struct live_reader {
+    char name[READER_MAX_NAME];
+    enum { LIVE_EMPTY, LIVE_CARD, LIVE_ERROR } card;
+    char chip[17];
+    char order[65];
+    bool matches;
+    char text[200]; /* "matches order X", or why not; LIVE_ERROR: the read error */
+    int64_t since_ms;
+};
+
 struct daemon {
     uv_loop_t loop;
     uv_tcp_t server;
@@ -71,6 +83,11 @@ struct daemon {
     int exit_code;
     enum node_log_level level;
     uint64_t idle_ms;
+    struct reader_watch *rw;    /* NULL when the daemon does not watch readers */
+    const char *reader_service; /* "starting", "up", "down" */
+    char reader_detail[160];
+    struct live_reader readers[READER_MAX_READERS];
+    size_t nreaders;
 };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -417,6 +434,8 @@ static void close_all(struct daemon *d)
         uv_close((uv_handle_t *)&d->tick, NULL);
         uv_close((uv_handle_t *)&d->domain, NULL);
     }
+    reader_watch_stop(d->rw);
+    d->rw = NULL;
     if (!uv_is_closing((uv_handle_t *)&d->sigint)) {
         uv_close((uv_handle_t *)&d->sigint, NULL);
         uv_close((uv_handle_t *)&d->sigterm, NULL);
@@ -459,6 +478,25 @@ static void write_status(struct daemon *d)
                                             node_conn_caught_up(&p->conn) ? node_now_ms() : 0));
     json_t *doc = json_pack("{s:I,s:i,s:o}", "updated_ms", (json_int_t)node_now_ms(), "pid",
                             (int)getpid(), "peers", peers);
+    if (d->reader_service) {
+        /* No personal data here: the chip serial and the order, never the HSA-id. */
+        json_t *list = json_array();
+        for (size_t i = 0; i < d->nreaders; i++) {
+            const struct live_reader *lr = &d->readers[i];
+            json_t *card = json_null();
+            if (lr->card == LIVE_CARD)
+                card = json_pack("{s:s,s:b,s:o,s:s,s:I}", "chip", lr->chip, "matches", lr->matches,
+                                 "order", lr->order[0] ? json_string(lr->order) : json_null(),
+                                 "match", lr->text, "since_ms", (json_int_t)lr->since_ms);
+            else if (lr->card == LIVE_ERROR)
+                card =
+                    json_pack("{s:s,s:I}", "error", lr->text, "since_ms", (json_int_t)lr->since_ms);
+            json_array_append_new(list, json_pack("{s:s,s:o}", "name", lr->name, "card", card));
+        }
+        json_object_set_new(doc, "reader",
+                            json_pack("{s:s,s:s,s:o}", "service", d->reader_service, "detail",
+                                      d->reader_detail, "readers", list));
+    }
     size_t len = strlen(d->n->dir) + 32;
     char *path = kn_xmalloc(len), *tmp = kn_xmalloc(len);
     snprintf(path, len, "%s/status.json", d->n->dir);
@@ -468,6 +506,73 @@ static void write_status(struct daemon *d)
     json_decref(doc);
     free(path);
     free(tmp);
+}
+
+static struct live_reader *live_reader(struct daemon *d, const char *name, bool add)
+{
+    for (size_t i = 0; i < d->nreaders; i++)
+        if (!strcmp(d->readers[i].name, name))
+            return &d->readers[i];
+    if (!add || d->nreaders == READER_MAX_READERS)
+        return NULL;
+    struct live_reader *lr = &d->readers[d->nreaders++];
+    memset(lr, 0, sizeof(*lr));
+    snprintf(lr->name, sizeof(lr->name), "%s", name);
+    return lr;
+}
+
+/* The reader thread's events, on the loop: the log, the live state, status.json at once. */
+static void on_reader(struct reader_watch *w, const struct reader_event *ev, void *data)
+{
+    struct daemon *d = data;
+    struct live_reader *lr = ev->reader[0] ? live_reader(d, ev->reader, true) : NULL;
+    (void)w;
+    switch (ev->kind) {
+    case READER_EV_SERVICE_UP:
+        d->reader_service = "up";
+        d->reader_detail[0] = '\0';
+        logf_(d, NODE_LOG_INFO, "card readers: the smart card service answers");
+        break;
+    case READER_EV_SERVICE_DOWN:
+        d->reader_service = "down";
+        snprintf(d->reader_detail, sizeof(d->reader_detail), "%s", ev->detail);
+        logf_(d, NODE_LOG_WARN, "card readers: %s; retrying", ev->detail);
+        break;
+    case READER_EV_ADDED:
+        logf_(d, NODE_LOG_INFO, "card reader added: %s", ev->reader);
+        break;
+    case READER_EV_REMOVED:
+        logf_(d, NODE_LOG_INFO, "card reader removed: %s", ev->reader);
+        if (lr)
+            *lr = d->readers[--d->nreaders];
+        lr = NULL;
+        break;
+    case READER_EV_INSERTED:
+        lr->card = LIVE_CARD;
+        lr->since_ms = ev->at_ms;
+        snprintf(lr->chip, sizeof(lr->chip), "%s", ev->id.chip);
+        lr->matches =
+            node_reader_match(d->n->store, &ev->id, lr->order, lr->text, sizeof(lr->text));
+        logf_(d, NODE_LOG_INFO, "card inserted in %s: chip %s, read in %lld ms: %s", ev->reader,
+              ev->id.chip[0] ? ev->id.chip : "none", (long long)(ev->at_ms - ev->seen_ms),
+              lr->text);
+        break;
+    case READER_EV_CARD_REMOVED:
+        memset(lr->chip, 0, sizeof(lr->chip));
+        lr->card = LIVE_EMPTY;
+        lr->order[0] = lr->text[0] = '\0';
+        lr->matches = false;
+        logf_(d, NODE_LOG_INFO, "card removed from %s", ev->reader);
+        break;
+    case READER_EV_READ_ERROR:
+        lr->card = LIVE_ERROR;
+        lr->since_ms = ev->at_ms;
+        snprintf(lr->text, sizeof(lr->text), "%s", ev->detail);
+        logf_(d, NODE_LOG_WARN, "card in %s could not be read: %s", ev->reader, ev->detail);
+        break;
+    }
+    if (!d->once)
+        write_status(d);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -615,6 +720,11 @@ int node_run(struct node *n, const struct node_run_opts *o)
     node_short_id(n->id.pk, id);
     logf_(&d, NODE_LOG_INFO, "node %s… (%s) listening on %s, %zu configured peer(s)", id, n->role,
           o->listen, o->npeers);
+    if (o->reader == 1 || (o->reader == -1 && strcmp(n->role, "hub") != 0)) {
+        d.reader_service = "starting";
+        if ((r = reader_watch_start(&d.loop, on_reader, &d, &d.rw)) < 0)
+            logf_(&d, NODE_LOG_ERROR, "card readers: cannot watch them: %s", kn_strerror(r));
+    }
     uv_timer_start(&d.tick, on_tick, 0, TICK_MS);
     uv_run(&d.loop, UV_RUN_DEFAULT);
     r = 0;

@@ -31,18 +31,27 @@ static const char usage_text[] =
     "                          write the entries that a node with that clock lacks (all without)\n"
     "  import FILE             verify and store the entries of an exported file\n"
     "  reader list             the card readers the smart card service (pcscd) has\n"
+    "  reader read [READER] [--json]\n"
+    "                          read the card in a reader: ATR, chip serial, HSA-id, and the\n"
+    "                          order it is for\n"
+    "  reader watch [--json]   show readers and cards coming and going, until Ctrl-C\n"
+    "  reader status [--json]  what the running daemon sees in its readers\n"
     "\n"
     "The card's life (kortnod help steps lists every step and its options):\n"
     "  office register|update|admin-add|admin-remove|bind-node|notice|close\n"
     "  order place;  card ship|pin-sent|notice|collect|store|return|revoke|destroy\n"
     "  appointment book|move|cancel;  handover complete|fail\n"
+    "  handover complete --order ID --from-reader [READER] --id-checked --right-person\n"
+    "                          --pin-envelope: read the card and refuse a card not shipped\n"
+    "                          for the order (chip serial, the holder's HSA-id)\n"
     "  reserve issue|return|archive-receipt;  catalogue add|audit|remove;  invoice issue\n"
     "  state digest|rebuild    hash of the projected state (same entries, same digest)\n"
     "  report stock|orders|conflicts|alerts|directory [--json|--csv]\n"
     "  report invoice --month YYYY-MM [--office ID] [--json|--csv]\n"
     "                          reports take --office, --state (orders), --now (alerts)\n"
     "  demo [--keep]           a hub and two offices exchanging entries in a temporary directory\n"
-    "\n"
+    "\n";
+static const char usage_text2[] =
     "Sync over the network (encrypted: secret handshake and box-stream):\n"
     "  run [--listen HOST:PORT] [--log-level L] [--idle-timeout S]\n"
     "                          the daemon: listens (default 127.0.0.1:7117), dials the peers in\n"
@@ -583,23 +592,6 @@ static int cmd_import(const char *dir, struct opts *o)
     return r < 0 || rep.total.rejected > 0 ? EXIT_FAIL : EXIT_OK;
 }
 
-static int cmd_reader(struct opts *o)
-{
-    struct reader_list l;
-    if (o->argc != 2 || strcmp(o->argv[1], "list") != 0)
-        return usage_error("%s", "reader takes: list");
-    int r = reader_list_get(&l);
-    if (r < 0) {
-        fprintf(stderr, "kortnod: reader list: %s\n", kn_strerror(r));
-        return EXIT_FAIL;
-    }
-    if (l.count == 0)
-        printf("no card readers\n");
-    for (size_t i = 0; i < l.count; i++)
-        printf("%s\n", l.names[i]);
-    return EXIT_OK;
-}
-
 static int parse_level(const char *s, enum node_log_level *lv)
 {
     static const char *const names[] = { "error", "warn", "info", "debug" };
@@ -881,6 +873,7 @@ int main(int argc, char **argv)
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(usage_text, stdout);
+            fputs(usage_text2, stdout);
             free(dir);
             return EXIT_OK;
         } else if (!strcmp(argv[i], "--version")) {
@@ -900,6 +893,7 @@ int main(int argc, char **argv)
     if (i >= argc) {
         free(dir);
         fputs(usage_text, stderr);
+        fputs(usage_text2, stderr);
         return EXIT_USAGE;
     }
     if (!dir)
@@ -911,6 +905,7 @@ int main(int argc, char **argv)
     for (int k = 1; k < o.argc; k++)
         if (!strcmp(o.argv[k], "--help")) {
             fputs(usage_text, stdout);
+            fputs(usage_text2, stdout);
             free(dir);
             return EXIT_OK;
         }
@@ -934,7 +929,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "import"))
         rc = cmd_import(dir, &o);
     else if (!strcmp(cmd, "reader"))
-        rc = cmd_reader(&o);
+        rc = node_cmd_reader(dir, o.argc, o.argv);
     else if (!strcmp(cmd, "demo"))
         rc = cmd_demo(&o);
     else if (!strcmp(cmd, "run"))

@@ -138,6 +138,25 @@ int node_parse_time(const char *s, uint64_t *out);
 int node_cmd_trust(const char *dir, int argc, char **argv);
 
 /*
+ * The card reader on the command line and in the daemon (node/cmd_reader.c).
+ *
+ * node_cmd_reader() - `kortnod reader list|read|watch|status`. Returns the exit status.
+ * node_reader_handover() - `handover complete --from-reader [READER]`: reads the card (in reader,
+ * or the one reader holding a card), checks it against the order named in body and its shipment
+ * (chip serial) and sealed holder data (HSA-id), and fills body with the serial, chip, ATR,
+ * read_by_reader and hsa_id_checked. Prints why and returns -1 when the card cannot be read or
+ * does not match: nothing is to be written then.
+ * node_reader_match() - a sentence for what the card in a reader is for this node: "matches
+ * order X", or why it is not the card to hand over; *order gets the order id when one is found.
+ * Returns true when the card matches a card waiting for hand-over.
+ */
+struct reader_identity;
+int node_cmd_reader(const char *dir, int argc, char **argv);
+int node_reader_handover(struct node *n, json_t *body, const char *reader);
+bool node_reader_match(struct store *s, const struct reader_identity *id, char order[65],
+                       char *text, size_t text_size);
+
+/*
  * node_export_feed() - write to path a bundle of author's feed from seq 1 to upto: the hub's feed
  * up to an enrolment, for a new office to import before it ever reaches the hub.
  */
@@ -230,11 +249,13 @@ struct node_run_opts {
     size_t npeers;
     enum node_log_level level;
     uint64_t idle_ms; /* drop a peer silent this long (0: never) */
+    int reader;       /* watch the card readers: 1 on, 0 off, -1 by role (not on the hub) */
 };
 
 /*
  * node_config_load() - DATA/kortnod.conf into *o: `listen = HOST:PORT` (default
- * 127.0.0.1:7117) and `peer = HOST:PORT NODEID` lines; # starts a comment. Strings live in
+ * 127.0.0.1:7117), `peer = HOST:PORT NODEID` lines and `reader = on|off` (default: on except
+ * on the hub); # starts a comment. Strings live in
  * *text, which the caller frees with node_config_free(). KN_EINVAL with the line in err.
  */
 int node_config_load(struct node *n, struct node_run_opts *o, char **text, char *err,

@@ -62,6 +62,14 @@ const char store__domain_schema_v4[] =
     "DELETE FROM p_orders; DELETE FROM p_appointments; DELETE FROM p_meetings;"
     "DELETE FROM p_reserves; DELETE FROM p_catalogue; DELETE FROM p_invoices;";
 
+/*
+ * Version 6: the chip serial (CPLC) the hub recorded when it shipped the card, which the reader
+ * at the hand-over table reads back. Entries before it have none: nothing to rebuild.
+ */
+const char store__domain_schema_v6[] =
+    "ALTER TABLE p_orders ADD COLUMN chip TEXT;"
+    "CREATE INDEX p_orders_chip ON p_orders(chip) WHERE chip IS NOT NULL;";
+
 const char store__domain_schema[] =
     "CREATE TABLE p_applied(author BLOB NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL,"
     "  height INTEGER NOT NULL, type TEXT NOT NULL, status INTEGER NOT NULL,"

@@ -329,19 +329,22 @@ struct order {
     char state[24];
     char office[65];
     char serial[65];
+    char chip[65];
 };
 
 static int order_get(struct dom_ctx *c, const char *id, struct order *o)
 {
     sqlite3_stmt *st;
     int r = dom_row(c, &st,
-                    "SELECT state, office, coalesce(serial, '') FROM p_orders WHERE order_id = ?1",
+                    "SELECT state, office, coalesce(serial, ''), coalesce(chip, '') FROM p_orders"
+                    " WHERE order_id = ?1",
                     "t", id);
     if (r <= 0)
         return r < 0 ? r : dom_conflict(c, "no order %s is known", id);
     snprintf(o->state, sizeof(o->state), "%s", (const char *)sqlite3_column_text(st, 0));
     snprintf(o->office, sizeof(o->office), "%s", (const char *)sqlite3_column_text(st, 1));
     snprintf(o->serial, sizeof(o->serial), "%s", (const char *)sqlite3_column_text(st, 2));
+    snprintf(o->chip, sizeof(o->chip), "%s", (const char *)sqlite3_column_text(st, 3));
     dom_done(st);
     return 0;
 }
@@ -452,15 +455,24 @@ static int reserve_holder(struct dom_ctx *c)
     return dom_exec(c, "UPDATE p_reserves SET holder = '(sealed)' WHERE reserve = ?1", "t", id);
 }
 
+/* The chip serial as the reader gives it (reader/reader.h): 16 upper-case hex digits. */
+static bool chip_serial(const char *s)
+{
+    return strlen(s) == 16 && strspn(s, "0123456789ABCDEF") == 16;
+}
+
 static int card_shipped(struct dom_ctx *c)
 {
     static const char *const from[] = { "ordered", NULL };
-    char id[65], serial[65], rek[65];
+    char id[65], serial[65], rek[65], chip[65];
     struct order o;
     int r;
     TEXT(c, "order", id);
     TEXT(c, "serial", serial);
     TEXT(c, "rek", rek);
+    bool has_chip = TEXT(c, "chip", chip) != NULL;
+    if (has_chip && !chip_serial(chip))
+        return dom_invalid(c, "chip must be the 16 hex digits (0-9, A-F) the card's CPLC gives");
     char k[16], s[16];
     if ((r = order_in(c, id, &o, from)) != 0)
         return r;
@@ -469,9 +481,9 @@ static int card_shipped(struct dom_ctx *c)
     if (!strcmp(s, "closed"))
         return dom_conflict(c, "office %s is closed; the card cannot be sent there", o.office);
     return dom_exec(c,
-                    "UPDATE p_orders SET state = 'shipped', serial = ?2, rek = ?3, shipped_ms = ?4"
-                    " WHERE order_id = ?1",
-                    "ttti", id, serial, rek, ts(c));
+                    "UPDATE p_orders SET state = 'shipped', serial = ?2, rek = ?3, shipped_ms = ?4,"
+                    " chip = ?5 WHERE order_id = ?1",
+                    "tttit", id, serial, rek, ts(c), has_chip ? chip : NULL);
 }
 
 static int pin_sent(struct dom_ctx *c)
@@ -666,7 +678,7 @@ static int meeting(struct dom_ctx *c, const char *order, const char *office, con
 static int handover(struct dom_ctx *c, bool completed)
 {
     static const char *const from[] = { "stored", NULL };
-    char id[65], serial[65], reason[24], appointment[65], okind[16];
+    char id[65], serial[65], reason[24], appointment[65], okind[16], chip[65];
     struct order o;
     int r;
     TEXT(c, "order", id);
@@ -682,6 +694,14 @@ static int handover(struct dom_ctx *c, bool completed)
         if (strcmp(serial, o.serial) != 0)
             return dom_conflict(c, "card serial %s is not the card shipped for order %s (%s)",
                                 serial, id, o.serial);
+        /* What a reader read from the chip must be the chip that was shipped. */
+        if (TEXT(c, "chip", chip) && (!chip_serial(chip) || (o.chip[0] && strcmp(chip, o.chip))))
+            return chip_serial(chip)
+                       ? dom_conflict(c,
+                                      "the card read (chip %s) is not the card shipped for "
+                                      "order %s (chip %s)",
+                                      chip, id, o.chip)
+                       : dom_invalid(c, "chip must be the 16 hex digits the card's CPLC gives");
     }
     if (TEXT(c, "appointment", appointment)) {
         sqlite3_stmt *st;
@@ -963,7 +983,8 @@ static const struct dom_field f_node_revoked[] = { { "node", DOM_F_NODE, true, N
 static const struct dom_field f_order_placed[] = { ID("order"),     ID("care_provider"),
                                                    T_OPT("holder"), ID("office"),
                                                    ID("card_type"), END };
-static const struct dom_field f_card_shipped[] = { ID("order"), ID("serial"), ID("rek"), END };
+static const struct dom_field f_card_shipped[] = { ID("order"), ID("serial"), ID("rek"),
+                                                   ID_OPT("chip"), END };
 static const struct dom_field f_order[] = { ID("order"), END };
 static const struct dom_field f_card_stored[] = { ID("order"), B("locked"), END };
 static const struct dom_field f_appointment_booked[] = {
@@ -973,12 +994,17 @@ static const struct dom_field f_appointment_moved[] = { ID("appointment"), U("at
                                                         E_OPT("place_kind", place_kinds),
                                                         T_OPT("place"), END };
 static const struct dom_field f_appointment[] = { ID("appointment"), END };
-static const struct dom_field f_handover_completed[] = {
-    ID("order"),           ID("serial"),
-    B("id_checked"),       B("right_person"),
-    B("pin_envelope"),     B_OPT("read_by_reader"),
-    ID_OPT("appointment"), END
-};
+static const struct dom_field f_handover_completed[] = { ID("order"),
+                                                         ID("serial"),
+                                                         B("id_checked"),
+                                                         B("right_person"),
+                                                         B("pin_envelope"),
+                                                         B_OPT("read_by_reader"),
+                                                         ID_OPT("appointment"),
+                                                         ID_OPT("chip"),
+                                                         ID_OPT("atr"),
+                                                         B_OPT("hsa_id_checked"),
+                                                         END };
 static const struct dom_field f_handover_failed[] = { ID("order"), E("reason", fail_reasons),
                                                       ID_OPT("appointment"), END };
 static const struct dom_field f_card_returned[] = { ID("order"), T_OPT("reason"), END };

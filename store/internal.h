@@ -43,6 +43,7 @@ int store__dom_prepare(struct store *s, const char *sql, sqlite3_stmt **out);
 
 /* ---- Trust at the log (trust.c) ---- */
 extern const char store__trust_schema_v5[];
+extern const char store__domain_schema_v6[];
 #define STORE__TRUST_STORE 0
 #define STORE__TRUST_HOLD  1
 /* store__hub() - true and *hub (may be NULL) when this node knows its hub. */

@@ -56,6 +56,10 @@
     X(PCSC, "PC/SC (smart card service) failure")                                             \
     X(NOREADER, "no card reader found")                                                       \
     X(NOPCSCD, "the smart card service (pcscd) is not running")                               \
+    X(NOCARD, "no card in the reader")                                                        \
+    X(CARDGONE, "the card or its reader was removed during the read")                         \
+    X(CARDERR, "the card refused a command (an error status word)")                           \
+    X(BADCARD, "the card's data is malformed: not a readable PKCS#15 card or certificate")    \
     X(REFUSED, "refused by the rules of the card's life")                                     \
     X(NOHUB, "this node does not know its hub (kortnod init --hub NODEID)")                   \
     X(REVOKED, "refused: the hub revoked the author's key from this seq on")                  \

@@ -4,6 +4,7 @@
  * the caller as named cells; node/ turns them into a table, JSON or CSV. Amounts are in whole
  * SEK (the rates of DOMAIN.md are whole kronor); months are Swedish time (dom_month).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,4 +204,45 @@ int store_report(struct store *s, enum store_report which, const struct store_re
 out:
     sqlite3_finalize(st);
     return r;
+}
+
+/* The card of an order, found by the order or by the chip it was shipped with. */
+static int card_find(struct store *s, const char *order, const char *chip, struct store_card *out)
+{
+    sqlite3_stmt *st = NULL;
+    memset(out, 0, sizeof(*out));
+    int r = store__db_err(sqlite3_prepare_v2(
+        s->db,
+        "SELECT order_id, office, state, coalesce(serial, ''), coalesce(chip, '') FROM p_orders"
+        " WHERE (?1 IS NOT NULL AND order_id = ?1) OR (?1 IS NULL AND chip = ?2)"
+        " ORDER BY placed_ms DESC LIMIT 1",
+        -1, &st, NULL));
+    if (r < 0)
+        return r;
+    if (order)
+        sqlite3_bind_text(st, 1, order, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, chip ? chip : "", -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        char *const dst[] = { out->order, out->office, out->state, out->serial, out->chip };
+        const size_t size[] = { sizeof(out->order), sizeof(out->office), sizeof(out->state),
+                                sizeof(out->serial), sizeof(out->chip) };
+        for (int i = 0; i < 5; i++)
+            snprintf(dst[i], size[i], "%s", (const char *)sqlite3_column_text(st, i));
+        r = 0;
+    } else {
+        r = rc == SQLITE_DONE ? KN_ENOTFOUND : store__db_err(rc);
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+int store_card_get(struct store *s, const char *order, struct store_card *out)
+{
+    return card_find(s, order, NULL, out);
+}
+
+int store_card_by_chip(struct store *s, const char *chip, struct store_card *out)
+{
+    return card_find(s, NULL, chip, out);
 }

@@ -175,6 +175,9 @@ static int migrate(struct store *s)
     if (version < 5 &&
         ((r = exec(s, store__trust_schema_v5)) < 0 || (r = store__trust_rebuild(s)) < 0))
         goto out;
+    /* Version 6: the chip serial a card was shipped with, for the reader at hand-over. */
+    if (version < 6 && (r = exec(s, store__domain_schema_v6)) < 0)
+        goto out;
     /* Later versions add their steps here, each guarded by version < N. */
     if (version < SCHEMA_VERSION) {
         char sql[64];

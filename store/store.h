@@ -26,7 +26,7 @@
 #include "kn.h"
 
 #define STORE_VERSION        1
-#define STORE_SCHEMA_VERSION 5  /* PRAGMA user_version of the database */
+#define STORE_SCHEMA_VERSION 6  /* PRAGMA user_version of the database */
 #define STORE_KEY_LEN        32 /* Ed25519 public key: the author / node id */
 #define STORE_SECRET_LEN     64 /* libsodium Ed25519 secret key (seed and public key) */
 #define STORE_HASH_LEN       32 /* BLAKE2b-256 */
@@ -527,6 +527,23 @@ typedef int (*store_row_cb)(void *ud, size_t ncols, const char *const *names,
                             const struct store_cell *cells);
 int store_report(struct store *s, enum store_report which, const struct store_report_args *a,
                  store_row_cb cb, void *ud);
+
+/* A card as the projection knows it: its order, office, state and what it was shipped with. */
+struct store_card {
+    char order[65];
+    char office[65];
+    char state[24];
+    char serial[65]; /* empty before it was shipped */
+    char chip[65];   /* the chip serial recorded at shipment (CPLC), or empty */
+};
+
+/*
+ * store_card_get() - the card of order. store_card_by_chip() - the card shipped with chip (the
+ * latest order if a chip was ever recorded twice). Read the projection as it is. Returns 0,
+ * KN_ENOTFOUND, or a database error.
+ */
+int store_card_get(struct store *s, const char *order, struct store_card *out);
+int store_card_by_chip(struct store *s, const char *chip, struct store_card *out);
 
 /*
  * store_last_error() - SQLite's message for the last failed database call, for the user.
