@@ -81,6 +81,29 @@ struct pcsc_card {
     DWORD proto;
 };
 
+#define GONE_CHECKS 24 /* pcscd notices a removal at its next poll: about 400 ms with vpcd */
+
+/*
+ * After a transmit that failed or brought back nothing: was the card pulled? pcscd learns it at
+ * its next look at the reader, so ask for a while before calling it a broken card.
+ */
+static bool card_gone(struct pcsc_card *c)
+{
+    for (int i = 0; i < GONE_CHECKS; i++) {
+        uint8_t atr[MAX_ATR_SIZE];
+        DWORD atr_len = sizeof(atr), state = 0, proto, name_len = 0;
+        LONG rv = SCardStatus(c->h, NULL, &name_len, &state, &proto, atr, &atr_len);
+        if (rv == SCARD_W_REMOVED_CARD || rv == SCARD_W_RESET_CARD || rv == SCARD_E_NO_SMARTCARD ||
+            rv == SCARD_E_READER_UNAVAILABLE || (rv == SCARD_S_SUCCESS && (state & SCARD_ABSENT)))
+            return true;
+        if (rv != SCARD_S_SUCCESS)
+            return false;
+        struct timespec pause = { 0, 50 * 1000 * 1000 };
+        nanosleep(&pause, NULL);
+    }
+    return false;
+}
+
 static int pcsc_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
                          size_t *rsp_len)
 {
@@ -91,6 +114,8 @@ static int pcsc_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t 
     int r = reader__pcsc_err(rv);
     if (r == KN_ENOCARD || r == KN_ENOREADER || r == KN_ENOPCSCD)
         r = KN_ECARDGONE; /* it was there when the read began */
+    if ((r < 0 && r != KN_ECARDGONE) || (r == 0 && n < 2))
+        r = card_gone(c) ? KN_ECARDGONE : r;
     if (r < 0)
         return r;
     *rsp_len = n;
