@@ -47,6 +47,25 @@ static const struct {
 };
 #define NSTEPS (sizeof(steps) / sizeof(steps[0]))
 
+/* Fields of handover.completed that only --from-reader sets, from what the card says. */
+static bool reader_field(const char *name)
+{
+    return !strcmp(name, "read_by_reader") || !strcmp(name, "chip") || !strcmp(name, "atr") ||
+           !strcmp(name, "hsa_id_checked");
+}
+
+/* An option (--read-by-reader) naming one of those fields. */
+static bool reader_option(const char *opt)
+{
+    char f[40];
+    if (strncmp(opt, "--", 2) != 0 || strlen(opt) >= sizeof(f) + 2)
+        return false;
+    snprintf(f, sizeof(f), "%s", opt + 2);
+    for (char *p = f; *p; p++)
+        *p = *p == '-' ? '_' : *p;
+    return reader_field(f);
+}
+
 void node_domain_usage(FILE *out)
 {
     const char *last = "";
@@ -67,6 +86,8 @@ void node_domain_usage(FILE *out)
             enum store_field_kind kind = store_domain_field_kind(steps[i].type, names[k]);
             if (kind == STORE_FIELD_BIN)
                 continue; /* made by the program (sealed data, keys), never typed */
+            if (!strcmp(steps[i].type, "handover.completed") && reader_field(names[k]))
+                continue;
             if ((!strcmp(steps[i].type, "order.placed") ||
                  !strcmp(steps[i].type, "reserve.issued")) &&
                 !strcmp(names[k], "holder")) {
@@ -77,6 +98,8 @@ void node_domain_usage(FILE *out)
             }
             fprintf(out, " --%s%s%s", opt, kind == STORE_FIELD_BOOL ? "" : " X", req[k] ? "*" : "");
         }
+        if (!strcmp(steps[i].type, "handover.completed"))
+            fprintf(out, " [--from-reader [READER]]");
         fprintf(out, "\n      %s [%s]\n", steps[i].help, steps[i].type);
     }
 }
@@ -216,8 +239,7 @@ static int cmd_step(const char *dir, size_t which, int argc, char **argv)
                 reader = argv[++i];
             continue;
         }
-        if (handover && (!strcmp(a, "--read-by-reader") || !strcmp(a, "--chip") ||
-                         !strcmp(a, "--atr") || !strcmp(a, "--hsa-id-checked"))) {
+        if (handover && reader_option(a)) {
             fprintf(stderr, "kortnod: %s is set by --from-reader from what the card says\n", a);
             goto out;
         }

@@ -858,6 +858,40 @@ static void test_writers(void **state)
     finish(s);
 }
 
+/* The chip serial read by a reader at hand-over must be the one the hub shipped the card with. */
+static void test_handover_chip(void **state)
+{
+    (void)state;
+    struct store *s = base();
+    as(s, &id_hub);
+    OK(s, "order.placed", now(), "s:order", "o1", "s:care_provider", "region-vb", "s:holder",
+       "Holder", "s:office", "storuman", "s:card_type", "siths-eid");
+    NO(s, "card.shipped", now(), "16 hex digits", "s:order", "o1", "s:serial", serial_of("o1"),
+       "s:rek", "RR1SE", "s:chip", "47905040deadbeef");
+    NO(s, "card.shipped", now(), "16 hex digits", "s:order", "o1", "s:serial", serial_of("o1"),
+       "s:rek", "RR1SE", "s:chip", "4790504");
+    OK(s, "card.shipped", now(), "s:order", "o1", "s:serial", serial_of("o1"), "s:rek", "RR1SE",
+       "s:chip", "47905040DEADBEEF");
+    assert_string_equal(q_text(s, "SELECT chip FROM p_orders WHERE order_id = ?1", "o1"),
+                        "47905040DEADBEEF");
+    as(s, &id_a);
+    OK(s, "notice.received", now(), "s:order", "o1");
+    OK(s, "card.collected", now(), "s:order", "o1");
+    OK(s, "card.stored", now(), "s:order", "o1", "b:locked", 1);
+    NO(s, "handover.completed", now(), "not the card shipped", "s:order", "o1", "s:serial",
+       serial_of("o1"), "b:id_checked", 1, "b:right_person", 1, "b:pin_envelope", 1,
+       "b:read_by_reader", 1, "s:chip", "47905040DEADBEEE", "s:atr", "3B8F80");
+    NO(s, "handover.completed", now(), "16 hex digits", "s:order", "o1", "s:serial",
+       serial_of("o1"), "b:id_checked", 1, "b:right_person", 1, "b:pin_envelope", 1,
+       "b:read_by_reader", 1, "s:chip", "nothex");
+    assert_string_equal(state_of(s, "o1"), "stored");
+    OK(s, "handover.completed", now(), "s:order", "o1", "s:serial", serial_of("o1"), "b:id_checked",
+       1, "b:right_person", 1, "b:pin_envelope", 1, "b:read_by_reader", 1, "s:chip",
+       "47905040DEADBEEF", "s:atr", "3B8F80", "b:hsa_id_checked", 1);
+    assert_string_equal(state_of(s, "o1"), "handed-over");
+    finish(s);
+}
+
 static void test_card_life(void **state)
 {
     (void)state;
@@ -2334,6 +2368,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_invoice, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_reports_time_rules, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_fields, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_handover_chip, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_type_write, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_invalid_entries_listed, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_handover_appointment_of_other_order, test_setup,
