@@ -283,6 +283,9 @@ static int cmd_step(const char *dir, size_t which, int argc, char **argv)
             size_t k = 0;
             while (k < NPERSONAL && strcmp(a, personal_opts[k][0]))
                 k++;
+            /* the HSA-id is checked against the card of an order; a reserve card has none */
+            if (k < NPERSONAL && !strcmp(type, "reserve.issued") && !strcmp(a, "--hsa-id"))
+                k = NPERSONAL;
             if (k < NPERSONAL) {
                 if (i + 1 >= argc) {
                     fprintf(stderr, "kortnod: option %s needs a value\n", a);

@@ -366,7 +366,7 @@ static int status_run(const char *dir, bool json)
     } else {
         const char *detail = json_string_value(json_object_get(rd, "detail"));
         printf("smart card service: %s%s%s\n", json_string_value(json_object_get(rd, "service")),
-               detail ? ": " : "", detail ? detail : "");
+               detail && *detail ? ": " : "", detail && *detail ? detail : "");
         size_t i;
         json_t *r;
         json_array_foreach (json_object_get(rd, "readers"), i, r) {

@@ -135,8 +135,8 @@ int reader_watch_start(uv_loop_t *loop, reader_event_cb cb, void *data, struct r
 
 /*
  * reader_watch_stop() - stops the thread (SCardCancel wakes it; a card that is being read is
- * given up to two seconds to answer) and closes the loop handle; the watch is freed in the
- * handle's close callback, so run the loop after this. No event is delivered after it returns.
+ * given up to two and a half seconds to answer) and closes the loop handle; the watch is freed in
+ * the handle's close callback, so run the loop after this. No event is delivered after it returns.
  * Accepts NULL. Call from the loop's thread.
  */
 void reader_watch_stop(struct reader_watch *w);

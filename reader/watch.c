@@ -72,6 +72,13 @@ const char *reader_event_name(enum reader_event_kind kind)
     return "unknown";
 }
 
+/* An event holds what the card said (the holder's HSA-id): wiped before its memory is reused. */
+static void free_event(struct queued *q)
+{
+    explicit_bzero(q, sizeof(*q));
+    free(q);
+}
+
 static void post(struct reader_watch *w, const struct reader_event *ev)
 {
     struct queued *q = kn_xcalloc(1, sizeof(*q));
@@ -81,7 +88,7 @@ static void post(struct reader_watch *w, const struct reader_event *ev)
     uv_mutex_lock(&w->mu);
     if (w->stopping) {
         uv_mutex_unlock(&w->mu);
-        free(q);
+        free_event(q);
         return;
     }
     if (w->tail)
@@ -214,6 +221,7 @@ static void card_in(struct reader_watch *w, struct known *k, DWORD state)
         ev.error = r;
     }
     post(w, &ev);
+    explicit_bzero(&ev, sizeof(ev));
 }
 
 static void look(struct reader_watch *w)
@@ -292,7 +300,7 @@ static void deliver(uv_async_t *a)
         struct queued *next = q->next;
         if (!stopped)
             w->cb(w, &q->ev, w->data);
-        free(q);
+        free_event(q);
         q = next;
     }
 }
@@ -335,7 +343,7 @@ static void closed(uv_handle_t *h)
     struct queued *q = w->head;
     while (q) {
         struct queued *next = q->next;
-        free(q);
+        free_event(q);
         q = next;
     }
     if (!w->joined)
@@ -370,7 +378,7 @@ void reader_watch_stop(struct reader_watch *w)
     }
     while (q) {
         struct queued *next = q->next;
-        free(q);
+        free_event(q);
         q = next;
     }
     uv_close((uv_handle_t *)&w->async, closed);

@@ -480,6 +480,18 @@ static int card_shipped(struct dom_ctx *c)
         return r;
     if (!strcmp(s, "closed"))
         return dom_conflict(c, "office %s is closed; the card cannot be sent there", o.office);
+    if (has_chip) {
+        /* One chip is one card: shipped once. */
+        sqlite3_stmt *st;
+        if ((r = dom_row(c, &st, "SELECT order_id FROM p_orders WHERE chip = ?1", "t", chip)) < 0)
+            return r;
+        if (r == 1) {
+            char other[65];
+            snprintf(other, sizeof(other), "%s", (const char *)sqlite3_column_text(st, 0));
+            dom_done(st);
+            return dom_conflict(c, "chip %s was shipped already, for order %s", chip, other);
+        }
+    }
     return dom_exec(c,
                     "UPDATE p_orders SET state = 'shipped', serial = ?2, rek = ?3, shipped_ms = ?4,"
                     " chip = ?5 WHERE order_id = ?1",
@@ -1002,7 +1014,7 @@ static const struct dom_field f_handover_completed[] = { ID("order"),
                                                          B_OPT("read_by_reader"),
                                                          ID_OPT("appointment"),
                                                          ID_OPT("chip"),
-                                                         ID_OPT("atr"),
+                                                         T_OPT("atr"),
                                                          B_OPT("hsa_id_checked"),
                                                          END };
 static const struct dom_field f_handover_failed[] = { ID("order"), E("reason", fail_reasons),

@@ -874,6 +874,11 @@ static void test_handover_chip(void **state)
        "s:chip", "47905040DEADBEEF");
     assert_string_equal(q_text(s, "SELECT chip FROM p_orders WHERE order_id = ?1", "o1"),
                         "47905040DEADBEEF");
+    /* one chip, one card */
+    OK(s, "order.placed", now(), "s:order", "o2", "s:care_provider", "region-vb", "s:holder",
+       "Holder", "s:office", "storuman", "s:card_type", "siths-eid");
+    NO(s, "card.shipped", now(), "shipped already, for order o1", "s:order", "o2", "s:serial",
+       serial_of("o2"), "s:rek", "RR2SE", "s:chip", "47905040DEADBEEF");
     as(s, &id_a);
     OK(s, "notice.received", now(), "s:order", "o1");
     OK(s, "card.collected", now(), "s:order", "o1");
