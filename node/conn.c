@@ -106,6 +106,8 @@ static int send_clock(struct node_conn *c)
         for (size_t i = 0; i < f.n; i++) {
             memcpy(items[i].author, f.v[i].author, STORE_KEY_LEN);
             items[i].seq = f.v[i].seq;
+            items[i].has_tip = f.v[i].seq > 0;
+            memcpy(items[i].tip, f.v[i].tip_hash, STORE_HASH_LEN);
         }
         sync_buf_init(&plain);
         sync_msg_put_clock(&plain, items, f.n);
@@ -463,11 +465,21 @@ static int on_message(struct node_conn *c, const struct sync_msg *m)
             return fail(c, KN_EPROTO, "a second clock");
         c->got_clock = true;
         for (size_t i = 0; i < m->count; i++) {
-            *peer_seq(c, m->clock[i].author, true) = m->clock[i].seq;
+            const struct sync_clock_item *it = &m->clock[i];
+            *peer_seq(c, it->author, true) = it->seq;
+            /* The peer holds another entry at a seq this node holds: two branches of one
+             * feed. Ours goes to the peer from that seq, so that it finds the fork. */
+            struct store_entry mine;
+            if (it->has_tip && it->seq > 0 &&
+                store_get(c->n->store, it->author, it->seq, &mine, NULL, NULL) == 0 &&
+                memcmp(mine.hash, it->tip, STORE_HASH_LEN) != 0) {
+                *peer_seq(c, it->author, false) = it->seq - 1;
+                c->tips_differ++;
+            }
             uint64_t tip;
-            if (memcmp(m->clock[i].author, c->n->id.pk, STORE_KEY_LEN) == 0 &&
-                store_own_seen(c->n->store, m->clock[i].seq, &tip) == 1 && m->clock[i].seq > tip) {
-                c->own_behind = m->clock[i].seq;
+            if (memcmp(it->author, c->n->id.pk, STORE_KEY_LEN) == 0 &&
+                store_own_seen(c->n->store, it->seq, &tip) == 1 && it->seq > tip) {
+                c->own_behind = it->seq;
                 c->own_tip = tip;
             }
         }

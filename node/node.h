@@ -211,6 +211,7 @@ struct node_conn {
     uint64_t own_tip;         /* our own tip when the peer's clock came */
     uint64_t forks_in;        /* fork proofs from the peer that were new here */
     size_t forks_sent;        /* fork proofs held when they were last sent to the peer */
+    uint64_t tips_differ;     /* feeds where the peer's clock names another entry at a seq */
     int error;
     char why[96];
 };

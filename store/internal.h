@@ -25,6 +25,7 @@ struct store {
     uint8_t *enrolled; /* keys enrolled by entries stored in this transaction (trust.c) */
     size_t nenrolled, enrolled_cap;
     bool releasing;
+    uint64_t crash_left; /* store_test_interrupt(): VM step groups left before every call fails */
 };
 
 /* store__db_err() - the KN_E code for an SQLite result code (0 for OK, ROW and DONE). */

@@ -1223,3 +1223,19 @@ int store_verify_all(struct store *s, enum store_verify_mode mode, store_problem
         *checked = n;
     return r;
 }
+
+/* The simulator's crash: every statement fails once the budget of VM steps is spent. */
+static int crash_progress(void *ud)
+{
+    struct store *s = ud;
+    if (s->crash_left == 0)
+        return 1;
+    s->crash_left--;
+    return 0;
+}
+
+void store_test_interrupt(struct store *s, uint64_t steps)
+{
+    s->crash_left = steps;
+    sqlite3_progress_handler(s->db, steps ? 16 : 0, steps ? crash_progress : NULL, s);
+}

@@ -551,4 +551,11 @@ int store_card_by_chip(struct store *s, const char *chip, struct store_card *out
  */
 const char *store_last_error(struct store *s);
 
+/*
+ * store_test_interrupt() - for the deterministic simulator (tests/sim/): after about 16 * steps
+ * more SQLite virtual machine steps every statement fails (SQLITE_INTERRUPT), as a process killed
+ * at that point would stop, wherever it falls: inside a transaction or not. steps 0 removes it.
+ */
+void store_test_interrupt(struct store *s, uint64_t steps);
+
 #endif

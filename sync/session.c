@@ -26,9 +26,11 @@ void sync_msg_put_clock(struct sync_buf *out, const struct sync_clock_item *item
     put_name(&pk, 2, "clock");
     msgpack_pack_array(&pk, n);
     for (size_t i = 0; i < n; i++) {
-        msgpack_pack_array(&pk, 2);
+        msgpack_pack_array(&pk, items[i].has_tip ? 3 : 2);
         msgpack_pack_bin_with_body(&pk, items[i].author, STORE_KEY_LEN);
         msgpack_pack_uint64(&pk, items[i].seq);
+        if (items[i].has_tip)
+            msgpack_pack_bin_with_body(&pk, items[i].tip, STORE_HASH_LEN);
     }
 }
 
@@ -123,11 +125,22 @@ static int read_clock(struct sync_msg_reader *r, struct store_mp *m, struct sync
     for (uint32_t i = 0; i < n; i++) {
         if ((err = store_mp_array(m, &two)) < 0 || (err = store_mp_bin(m, &b, &len)) < 0)
             return err;
-        if (two != 2 || len != STORE_KEY_LEN)
+        if ((two != 2 && two != 3) || len != STORE_KEY_LEN)
             return KN_EFIELD;
+        memset(&r->clock[i], 0, sizeof(r->clock[i]));
         memcpy(r->clock[i].author, b, STORE_KEY_LEN);
         if ((err = store_mp_uint(m, &r->clock[i].seq)) < 0)
             return err;
+        /* [author, seq, tip hash]; nodes before the hash was added send [author, seq] */
+        if (two == 3) {
+            const uint8_t *tip;
+            if ((err = store_mp_bin(m, &tip, &len)) < 0)
+                return err;
+            if (len != STORE_HASH_LEN)
+                return KN_EFIELD;
+            memcpy(r->clock[i].tip, tip, STORE_HASH_LEN);
+            r->clock[i].has_tip = true;
+        }
         /* One order: by author, each once. */
         if (i > 0 && memcmp(r->clock[i - 1].author, b, STORE_KEY_LEN) >= 0)
             return KN_EKEYORDER;

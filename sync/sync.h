@@ -181,9 +181,16 @@ int sync_box_open(struct sync_box *b, const uint8_t *in, size_t inlen, size_t *u
 #define SYNC_MAX_BATCH   512        /* entries in one "entries" message */
 #define SYNC_MAX_FEEDS   100000     /* feeds in one clock */
 
+/*
+ * One feed of a clock: the latest seq held and, from nodes that send it, the hash of the entry
+ * at that seq. Two nodes holding one seq of a feed with different hashes hold two branches of a
+ * fork; without the hash, branches of one length would never meet.
+ */
 struct sync_clock_item {
     uint8_t author[STORE_KEY_LEN];
     uint64_t seq;
+    bool has_tip;
+    uint8_t tip[STORE_HASH_LEN];
 };
 
 enum sync_msg_type { SYNC_MSG_CLOCK = 1, SYNC_MSG_ENTRIES, SYNC_MSG_SYNCED, SYNC_MSG_FORKS };

@@ -393,6 +393,10 @@ static void gen_msgs(const struct feed *a)
     struct sync_clock_item clock[2];
     struct store_raw raw[3];
 
+    memset(clock, 0, sizeof(clock));
+    memcpy(clock[0].tip, a->e[a->n - 1].hash, STORE_HASH_LEN);
+    clock[0].has_tip = true;
+
     memcpy(clock[0].author, a->e[0].author, STORE_KEY_LEN);
     clock[0].seq = a->n;
     memset(clock[1].author, 0x5a, STORE_KEY_LEN);

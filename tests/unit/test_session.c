@@ -26,6 +26,9 @@ static void sample(struct sync_buf *b)
 {
     struct sync_clock_item clock[3];
     struct store_raw raw[6];
+    memset(clock, 0, sizeof(clock));
+    memset(clock[1].tip, 0xab, STORE_HASH_LEN);
+    clock[1].has_tip = true; /* one item with the tip hash, two without (older nodes) */
     for (int i = 0; i < 3; i++) {
         memset(clock[i].author, 0x10 * (i + 1), STORE_KEY_LEN);
         clock[i].seq = (uint64_t)i * 1000;
@@ -54,6 +57,8 @@ static int read_back(const uint8_t *data, size_t len, size_t step)
                 assert_int_equal(m.count, 3);
                 assert_int_equal(m.clock[2].seq, 2000);
                 assert_int_equal(m.clock[1].author[0], 0x20);
+                assert_true(m.clock[1].has_tip && m.clock[1].tip[31] == 0xab);
+                assert_false(m.clock[0].has_tip || m.clock[2].has_tip);
                 break;
             case 1:
                 assert_int_equal(m.type, SYNC_MSG_ENTRIES);
