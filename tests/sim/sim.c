@@ -814,6 +814,8 @@ struct clock_hash {
 static int hash_feed(void *ud, const struct store_feed *f)
 {
     struct clock_hash *c = ud;
+    if (f->seq == 0)
+        return 0; /* a feed offered to nobody (revoked from its first entry) is no feed */
     crypto_generichash_update(&c->h, f->author, STORE_KEY_LEN);
     crypto_generichash_update(&c->h, (const uint8_t *)&f->seq, sizeof(f->seq));
     crypto_generichash_update(&c->h, f->tip_hash, STORE_HASH_LEN);
@@ -862,9 +864,34 @@ static bool converged(void)
     return true;
 }
 
+struct clock_find {
+    const uint8_t *author;
+    uint64_t seq;
+    uint8_t tip0;
+};
+
+static int find_feed(void *ud, const struct store_feed *f)
+{
+    struct clock_find *c = ud;
+    if (!memcmp(f->author, c->author, STORE_KEY_LEN)) {
+        c->seq = f->seq;
+        c->tip0 = f->tip_hash[0];
+    }
+    return 0;
+}
+
 /* Why the nodes disagree: each judged node's seq of every node's feed, and its digest. */
 static void explain_disagreement(void)
 {
+    for (size_t i = 0; i < S.nlinks; i++) {
+        struct slink *l = &S.links[i];
+        if (!l->synced)
+            trace("link %s-%s not caught up: %s, states %d/%d, synced sent %d/%d got %d/%d, "
+                  "pump_more %d/%d",
+                  S.nodes[l->a].name, S.nodes[l->b].name, l->open ? "open" : "closed",
+                  l->c[0].state, l->c[1].state, l->c[0].sent_synced, l->c[1].sent_synced,
+                  l->c[0].peer_synced, l->c[1].peer_synced, l->c[0].pump_more, l->c[1].pump_more);
+    }
     for (size_t i = 0; i < S.nnodes; i++) {
         struct snode *x = &S.nodes[i];
         uint8_t d[32];
@@ -882,6 +909,12 @@ static void explain_disagreement(void)
                 continue;
             k += (size_t)snprintf(line + k, sizeof(line) - k, " %s=%" PRIu64 "%s", S.nodes[a].name,
                                   f.seq, f.forked ? "F" : "");
+            if (f.forked) {
+                struct clock_find cf = { S.nodes[a].pk, 0, 0 };
+                store_clock(x->n->store, find_feed, &cf);
+                k += (size_t)snprintf(line + k, sizeof(line) - k, "(clock %" PRIu64 " %02x)",
+                                      cf.seq, cf.tip0);
+            }
         }
         trace("%s", line);
         /* the projection made again from the log: equal to the incremental one? */
