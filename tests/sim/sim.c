@@ -19,6 +19,7 @@
  * The first violation prints the seed and the last events, and the run exits 1.
  *
  *   sim [--seed S] [--nodes N] [--ticks T] [--twice] [--quiet] [--keep]
+ *   sim --scale APPENDS --nodes N     (no faults: the figures of docs/scale.md)
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <errno.h>
@@ -157,6 +158,8 @@ struct sim {
     /* figures */
     uint64_t writes, refused, crashes, cuts, bad_frames, partitions, bytes;
     int revoked_node, forked_node;
+    uint64_t scale_base; /* appends before the workload (the setup's) */
+    uint64_t scale;      /* --scale N: no faults, N appends, then the figures of docs/scale.md */
 };
 
 static struct sim S;
@@ -385,6 +388,8 @@ static void add_link(int a, int b)
     l->a = a;
     l->b = b;
     l->latency = 5 + below(300); /* from a LAN to a poor rural line */
+    if (S.scale)
+        l->latency = 1; /* one tick a hop: ticks count gossip rounds */
 }
 
 static void link_open(struct slink *l)
@@ -555,7 +560,7 @@ static bool pick_order(struct snode *x, const char *state, const char *office, c
 {
     struct pick p = { "", 0 };
     struct store_report_args a = { .state = state, .office = office };
-    store_domain_sync(x->n->store, false, NULL);
+    /* the projection is current: connections apply what arrives, writes apply at once */
     if (store_report(x->n->store, STORE_REPORT_ORDERS, &a, pick_row, &p) < 0 || !p.seen)
         return false;
     snprintf(out, 65, "%s", p.order);
@@ -615,9 +620,9 @@ static bool can_write(const struct snode *x)
 
 static void workload(void)
 {
-    /* About five appends a second across the network. */
-    for (int k = 0; k < 2; k++) {
-        if (!chance(0.25))
+    /* About five appends a second across the network (--scale: as fast as the offices can). */
+    for (int k = 0; k < (S.scale ? 20 : 2); k++) {
+        if (S.scale ? S.writes >= S.scale_base + S.scale : !chance(0.25))
             continue;
         struct snode *x = &S.nodes[below(S.nnodes)];
         if (!can_write(x))
@@ -1077,14 +1082,87 @@ static void setup(size_t nnodes)
     }
 }
 
+static off_t file_size(const char *dir, const char *name)
+{
+    char path[700];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+/*
+ * --scale: the network without faults. The setup (enrolments) and S.scale appends of the card's
+ * life spread from where they are written; one tick is one gossip round (a hop). Prints the rounds
+ * from the last append until every node holds everything, the bytes each node sent and received,
+ * and the database size per node.
+ */
+static uint64_t scale_run(uint8_t hash[32])
+{
+    uint64_t t0 = S.now, last = 0, rounds = 0;
+    S.faults = false;
+    S.scale_base = S.writes;
+    while (S.writes < S.scale_base + S.scale) {
+        S.now += TICK_MS;
+        uint64_t before = S.writes;
+        workload();
+        if (S.writes > before)
+            last = S.now;
+        for (size_t i = 0; i < S.nlinks; i++)
+            step_link(&S.links[i]);
+        if (S.now - t0 > 24 * 3600 * 1000ULL)
+            violation("--scale: fewer than %" PRIu64 " appends in a simulated day", S.scale);
+    }
+    for (;;) {
+        S.now += TICK_MS;
+        rounds++;
+        for (size_t i = 0; i < S.nlinks; i++)
+            step_link(&S.links[i]);
+        if (rounds % 5 == 0 && converged())
+            break;
+        if (rounds > 100000)
+            violation("--scale: no convergence in 100000 rounds");
+    }
+    uint64_t entries = 0;
+    store_count(S.nodes[0].n->store, &entries);
+    for (size_t i = 0; i < S.nlinks; i++)
+        link_close(&S.links[i], "end");
+    double db = 0;
+    for (size_t i = 0; i < S.nnodes; i++) {
+        node_close(S.nodes[i].n); /* checkpoints the WAL into the file */
+        S.nodes[i].n = NULL;
+        db += (double)(file_size(S.nodes[i].dir, "kortnod.db") +
+                       file_size(S.nodes[i].dir, "kortnod.db-wal"));
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("scale: %zu nodes (%zu links), %" PRIu64 " entries in every log; rounds from the last "
+           "append to convergence: %" PRIu64 " (last append at round %" PRIu64 "); wire bytes "
+           "per node %.0f (%.0f per entry held); database per node %.2f MiB (%.0f bytes per "
+           "entry); peak RSS %ld MiB\n",
+           S.nnodes, S.nlinks, entries, (S.now - last) / TICK_MS, (last - t0) / TICK_MS,
+           (double)S.bytes / (double)S.nnodes, (double)S.bytes / (double)S.nnodes / (double)entries,
+           db / (double)S.nnodes / (1 << 20), db / (double)S.nnodes / (double)entries,
+           ru.ru_maxrss / 1024);
+    (void)rounds;
+    memset(hash, 0, 32);
+    for (size_t i = 0; i < S.nnodes; i++)
+        free(S.nodes[i].acked);
+    free(S.nodes);
+    free(S.links);
+    if (!S.keep)
+        nftw(S.root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return S.now - last;
+}
+
 static uint64_t run(uint64_t seed, size_t nnodes, uint64_t ticks, bool keep, bool quiet,
-                    uint8_t hash[32])
+                    uint8_t hash[32], uint64_t scale)
 {
     memset(&S, 0, sizeof(S));
     S.quiet = quiet;
     S.keep = keep;
     S.print_trace = getenv("SIM_TRACE") != NULL;
     S.asked_nodes = nnodes;
+    S.scale = scale;
     S.ticks = ticks;
     S.seed = seed;
     S.rng = seed * 0x2545f4914f6cdd1dULL + 1;
@@ -1095,6 +1173,8 @@ static uint64_t run(uint64_t seed, size_t nnodes, uint64_t ticks, bool keep, boo
     if (!mkdtemp(S.root))
         violation("mkdtemp: %s", strerror(errno));
     setup(nnodes);
+    if (S.scale)
+        return scale_run(hash);
     S.faults = true;
     for (uint64_t t = 0; t < ticks; t++) {
         S.now += TICK_MS;
@@ -1164,7 +1244,7 @@ static uint64_t run(uint64_t seed, size_t nnodes, uint64_t ticks, bool keep, boo
 
 int main(int argc, char **argv)
 {
-    uint64_t seed = 1, ticks = 6000;
+    uint64_t seed = 1, ticks = 6000, scale = 0;
     size_t nodes = 12;
     bool twice = false, keep = false, quiet = false;
     for (int i = 1; i < argc; i++) {
@@ -1175,6 +1255,8 @@ int main(int argc, char **argv)
             nodes = (size_t)strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--ticks") && has)
             ticks = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--scale") && has)
+            scale = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--twice"))
             twice = true;
         else if (!strcmp(argv[i], "--keep"))
@@ -1184,7 +1266,7 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr,
                     "usage: sim [--seed S] [--nodes N (>= 3)] [--ticks T (of %d ms)] "
-                    "[--twice] [--keep] [--quiet]\n",
+                    "[--twice] [--keep] [--quiet] [--scale APPENDS]\n",
                     TICK_MS);
             return 2;
         }
@@ -1199,9 +1281,9 @@ int main(int argc, char **argv)
         return 1;
     }
     uint8_t h1[32], h2[32];
-    run(seed, nodes, ticks, keep, quiet, h1);
+    run(seed, nodes, ticks, keep, quiet, h1, scale);
     if (twice) {
-        run(seed, nodes, ticks, false, quiet, h2);
+        run(seed, nodes, ticks, false, quiet, h2, scale);
         if (memcmp(h1, h2, 32) != 0) {
             fprintf(stderr, "VIOLATION (seed %" PRIu64 "): two runs of one seed differ\n", seed);
             return 1;
