@@ -5,6 +5,7 @@
  * back-off and jitter, and a clean shutdown on SIGINT/SIGTERM. `kortnod sync` uses the same
  * machinery for one connection that ends when both sides are caught up.
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +184,19 @@ static void on_write(uv_write_t *w, int status)
         maybe_done(p);
 }
 
+/* A connection that failed: a bad peer (KN_EPROTO) is a warning; trouble with this node's own
+ * database (full, damaged) is an error, logged with what the store said. */
+static void log_failure(struct peer *p)
+{
+    if (p->conn.error == KN_EPROTO)
+        logf_(p->d, NODE_LOG_WARN,
+              "peer %s: %s; closing (nothing of it is kept past the last good batch)", p->name,
+              p->conn.why);
+    else
+        logf_(p->d, NODE_LOG_ERROR, "peer %s: %s: %s; closing", p->name, p->conn.why,
+              kn_strerror(p->conn.error));
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)h;
@@ -227,10 +241,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         free(buf->base);
         domain_kick(p->d);
         if (r < 0) {
-            logf_(p->d, NODE_LOG_WARN,
-                  "peer %s: %s; closing (nothing of it is kept past the "
-                  "last good batch)",
-                  p->name, p->conn.why);
+            log_failure(p);
             peer_close(p, NULL);
             return;
         }
@@ -340,7 +351,9 @@ static void peer_close(struct peer *p, const char *why)
     }
     if (d->once) {
         d->exit_code = node_conn_caught_up(&p->conn) ? 0 : 1;
-        if (p->conn.state == NODE_CONN_FAILED)
+        if (p->conn.state == NODE_CONN_FAILED && p->conn.error != KN_EPROTO)
+            fprintf(stderr, "kortnod: sync: %s: %s\n", p->conn.why, kn_strerror(p->conn.error));
+        else if (p->conn.state == NODE_CONN_FAILED)
             fprintf(stderr, "kortnod: sync: %s\n", p->conn.why);
         else if (why && !node_conn_caught_up(&p->conn))
             fprintf(stderr, "kortnod: sync: %s: %s\n", p->name, why);
@@ -609,7 +622,8 @@ static void on_tick(uv_timer_t *t)
             now - p->last_tx > KEEPALIVE_MS)
             node_conn_keepalive(&p->conn);
         if (p->conn.state == NODE_CONN_FAILED) {
-            peer_close(p, p->conn.why);
+            log_failure(p);
+            peer_close(p, NULL);
             continue;
         }
         flush(p);
@@ -652,6 +666,9 @@ static int daemon_init(struct daemon *d, struct node *n, const struct node_run_o
     d->idle_ms = o->idle_ms;
     if ((r = node_netkey_load(n, d->netkey)) < 0)
         return r;
+    /* A peer that vanishes (killed, crashed, its cable cut) makes the next write to it fail with
+     * EPIPE, which closes that connection; SIGPIPE would end the whole process instead. */
+    signal(SIGPIPE, SIG_IGN);
     if ((r = uv_loop_init(&d->loop)) < 0)
         return r;
     uv_timer_init(&d->loop, &d->tick);

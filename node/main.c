@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,10 +71,12 @@ static const char usage_text2[] =
     "                          hub: refuse what the key signs from seq N on (default: after\n"
     "                          what the hub holds of it)\n"
     "  node list [--json]      the keys the hub's feed names, and entries held of unknown ones\n"
-    "  recover [HOST:PORT NODEID]\n"
+    "  recover [--role ROLE --hub HUBID] [HOST:PORT NODEID]\n"
     "                          after a restored backup or a copied disk: fetch this node's own\n"
     "                          feed back from its peers (default: those in kortnod.conf); until\n"
-    "                          then it refuses to write\n"
+    "                          then it refuses to write. A damaged database is kept aside\n"
+    "                          (kortnod.db.damaged-TIME) and the log rebuilt from the peers\n"
+    "                          (--role, --hub: when the file is too damaged to say them)\n"
     "\n"
     "Options:\n"
     "  --data DIR   the node's data directory (default: $KORTNOD_DATA, then\n"
@@ -412,7 +415,18 @@ static int cmd_log_verify(const char *dir, struct opts *o)
     }
     if (open_node(dir, &n))
         return EXIT_FAIL;
-    int r = store_verify_all(n->store, mode, verify_problem, NULL, &checked);
+    /* The file itself first (pages, b-trees): a damaged page may hold no entry at all. */
+    char why[256];
+    int r = store_check_file(n->store, why, sizeof(why));
+    if (r < 0) {
+        for (char *p = why; *p; p++)
+            *p = *p == '\n' ? ' ' : *p;
+        fprintf(stderr, "kortnod: log verify: %s\n(SQLite's check of the file: %s)\n",
+                kn_strerror(r), why);
+        node_close(n);
+        return EXIT_FAIL;
+    }
+    r = store_verify_all(n->store, mode, verify_problem, NULL, &checked);
     if (r < 0) {
         fprintf(stderr, "kortnod: log verify: cannot read the log: %s (%s)\n", kn_strerror(r),
                 store_last_error(n->store));
@@ -420,8 +434,9 @@ static int cmd_log_verify(const char *dir, struct opts *o)
         return EXIT_FAIL;
     }
     if (r > 0)
-        printf("log verify: %d feed%s damaged (%llu entries read)\n", r, r == 1 ? "" : "s",
-               (unsigned long long)checked);
+        printf("log verify: %d feed%s damaged (%llu entries read); 'kortnod recover' rebuilds the "
+               "log from the peers\n",
+               r, r == 1 ? "" : "s", (unsigned long long)checked);
     else
         printf("log verify: ok, %llu entries checked (%s)\n", (unsigned long long)checked,
                mode == STORE_VERIFY_EVERY ? "every signature" : "hash chains, tip signatures");
@@ -692,32 +707,119 @@ static int cmd_sync(const char *dir, struct opts *o)
     return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
+/* Is a daemon running on this data directory? Its status.json is fresh and its pid alive. */
+static bool daemon_running(const char *dir)
+{
+    char path[4200];
+    json_error_t jerr;
+    snprintf(path, sizeof(path), "%s/status.json", dir);
+    json_t *st = json_load_file(path, 0, &jerr);
+    json_int_t updated = json_integer_value(json_object_get(st, "updated_ms"));
+    json_int_t pid = json_integer_value(json_object_get(st, "pid"));
+    bool running = st && node_now_ms() - (uint64_t)updated < 5000 && pid > 0 &&
+                   (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+    json_decref(st);
+    return running;
+}
+
 /*
- * kortnod recover [HOST:PORT NODEID]: fetch this node's own feed back from a peer (default: the
- * peers in kortnod.conf, one after another) after a restored backup or a copied disk, so that
- * it can write again without forking its feed.
+ * A damaged database (kortnod recover): checked, kept aside, and a new log with the same key
+ * started from what of it still verifies; the peers give the rest. 0, or 1 with a message.
+ */
+static int recover_rebuild(const char *dir, struct node **n, const char *role, const char *hub)
+{
+    struct node_rebuild_report rep;
+    if (daemon_running(dir)) {
+        fprintf(stderr,
+                "kortnod: recover: the daemon (kortnod run) is running on %s: stop it "
+                "first; nothing was changed\n",
+                dir);
+        node_close(*n);
+        *n = NULL;
+        return 1;
+    }
+    int r = node_rebuild(dir, *n, role, hub, &rep, n);
+    if (r == KN_ENOTFOUND || r == KN_ENOHUB) {
+        fprintf(stderr,
+                "kortnod: recover: the database is too damaged to say this node's %s: give it, "
+                "as 'kortnod recover --role hub|office|mobile --hub HUBID' (the hub's node id); "
+                "nothing was changed\n",
+                r == KN_ENOTFOUND ? "role" : "hub");
+        return 1;
+    }
+    if (r < 0) {
+        fprintf(stderr, "kortnod: recover: rebuilding the database: %s\n", kn_strerror(r));
+        return 1;
+    }
+    printf("the damaged database is kept as %s (nothing was deleted)\n", rep.aside);
+    printf("a new log with this node's key: %zu entries read back from the damaged file, "
+           "checked as if from a peer; the rest comes from the peers\n",
+           rep.salvaged);
+    return 0;
+}
+
+/*
+ * kortnod recover [--role ROLE --hub HUBID] [HOST:PORT NODEID]: fetch this node's own feed back
+ * from a peer (default: the peers in kortnod.conf, one after another) after a restored backup or
+ * a copied disk, so that it can write again without forking its feed. A damaged database is
+ * first kept aside and the log rebuilt, from what of it still verifies and from every peer.
  */
 static int cmd_recover(const char *dir, struct opts *o)
 {
     struct node_run_opts ro = { 0 };
     struct node_peer_conf one;
-    char *text = NULL;
+    const char *addr = NULL, *id = NULL, *role = NULL, *hub = NULL;
+    char *text = NULL, why[256], err[256];
+    uint8_t key[STORE_KEY_LEN];
     uint64_t before, tip;
-    struct node *n;
+    struct node *n = NULL;
 
-    if (o->argc != 1 && o->argc != 3)
+    for (o->i = 1; o->i < o->argc; o->i++) {
+        const char *a = o->argv[o->i];
+        if (!strcmp(a, "--role")) {
+            if (!(role = opt_value(o, a)))
+                return EXIT_USAGE;
+            if (!node_role_valid(role))
+                return usage_error("recover: unknown role '%s' (hub, office or mobile)", role);
+        } else if (!strcmp(a, "--hub")) {
+            if (!(hub = opt_value(o, a)))
+                return EXIT_USAGE;
+            if (store_unhex(hub, key, STORE_KEY_LEN) < 0)
+                return usage_error("recover: --hub wants the hub's node id (64 hex digits)");
+        } else if (!addr) {
+            addr = a;
+        } else if (!id) {
+            id = a;
+        } else {
+            return usage_error("recover: unexpected argument '%s'", a);
+        }
+    }
+    if ((addr && !id) ||
+        (addr && (!strchr(addr, ':') || store_unhex(id, one.pk, STORE_KEY_LEN) < 0)))
         return usage_error("%s", "recover takes nothing (the peers in kortnod.conf) or "
-                                 "HOST:PORT NODEID");
-    if (o->argc == 3 &&
-        (!strchr(o->argv[1], ':') || store_unhex(o->argv[2], one.pk, STORE_KEY_LEN) < 0))
-        return usage_error("%s", "recover takes HOST:PORT NODEID (the peer's 64-hex-digit id)");
-    if (open_configured(dir, &n, &ro, &text))
+                                 "HOST:PORT NODEID (the peer's 64-hex-digit id)");
+    int r = node_open(dir, &n);
+    bool damaged = r == KN_ECORRUPT;
+    if (r < 0 && !damaged)
+        return fail_open(dir, r);
+    if (damaged)
+        printf("the database is damaged: so much that it cannot be opened\n");
+    else if ((r = node_db_check(n, why, sizeof(why))) == 1)
+        printf("the database is damaged: %s\n", why);
+    else if (r < 0)
+        fprintf(stderr, "kortnod: recover: checking the database: %s\n", kn_strerror(r));
+    damaged = damaged || r == 1;
+    if (damaged && recover_rebuild(dir, &n, role, hub))
         return EXIT_FAIL;
-    int r;
+    if ((r = node_config_load(n, &ro, &text, err, sizeof(err))) < 0) {
+        fprintf(stderr, "kortnod: %s\n", r == KN_EINVAL ? err : kn_strerror(r));
+        node_close(n);
+        return EXIT_FAIL;
+    }
     struct node_peer_conf *peers = ro.peers;
     size_t npeers = ro.npeers;
-    if (o->argc == 3) {
-        one.addr = o->argv[1];
+    if (addr) {
+        one.addr = addr;
         peers = &one;
         npeers = 1;
     }
@@ -735,7 +837,8 @@ static int cmd_recover(const char *dir, struct opts *o)
             fprintf(stderr, "kortnod: recover: %s: %s\n", peers[i].addr,
                     r == -ENOENT ? "no network key (DATA/network.key)" : kn_strerror(r));
         behind = store_own_seen(n->store, 0, &tip);
-        if (behind == 0 && r == 0)
+        /* A rebuilt log fetches everything from every peer, not only its own feed. */
+        if (behind == 0 && r == 0 && !damaged)
             break;
     }
     behind = store_own_seen(n->store, 0, &tip);
@@ -756,6 +859,12 @@ static int cmd_recover(const char *dir, struct opts *o)
         printf("recovered: own feed up to seq %llu (%llu fetched back); this node can write "
                "again\n",
                (unsigned long long)tip, (unsigned long long)(tip - before));
+    }
+    if (damaged) {
+        uint64_t count = 0;
+        store_count(n->store, &count);
+        printf("log rebuilt: %llu entries held now, from %zu of %zu peer%s\n",
+               (unsigned long long)count, reached, npeers, npeers == 1 ? "" : "s");
     }
     node_config_free(&ro, text);
     node_close(n);

@@ -62,6 +62,36 @@ int node_open(const char *dir, struct node **out);
 void node_close(struct node *n);
 
 /*
+ * node_db_check() - is the node's database damaged? SQLite's check of the file's pages and
+ * b-trees (store_check_file), then the log's hash chains, payload hashes and tip signatures
+ * (store_verify_all, chain mode). Returns 0 when it is whole, 1 when it is damaged (what was
+ * found first in why, size bytes), or a KN_E code when it could not be checked.
+ */
+int node_db_check(struct node *n, char *why, size_t size);
+
+struct node_rebuild_report {
+    char aside[4200]; /* where the damaged file now is: DATA/kortnod.db.damaged-TIME */
+    uint64_t own_tip; /* the own feed's tip the damaged file showed (0: not readable) */
+    size_t salvaged;  /* entries read back from the damaged file that verify */
+};
+
+/*
+ * node_rebuild() - replace the damaged database of the node in dir with a new log that keeps the
+ * node's key (node.key is a file of its own): it gets the node's role, name and hub as the
+ * damaged file gives them (role and hub, when not NULL, win: for a file too damaged to say), and
+ * every entry of the damaged file that can still be read and verifies, checked by store_ingest
+ * as a peer's would be. damaged is the node open on the damaged file, or NULL when it cannot be
+ * opened; it is closed here. The damaged file, with its -wal and -shm, is renamed to
+ * kortnod.db.damaged-TIME, never deleted. The new log refuses to write (KN_EBEHIND) until its
+ * own feed is back up to the tip the damaged file showed: the peers hold the rest (kortnod
+ * recover, the daemon). Returns 0 with *out open on the new log; KN_ENOTFOUND when the role,
+ * KN_ENOHUB when the hub is not known, or another KN_E code. On an error before the renaming
+ * (the role, the hub, the new log), the damaged file stays where it was.
+ */
+int node_rebuild(const char *dir, struct node *damaged, const char *role, const char *hub,
+                 struct node_rebuild_report *rep, struct node **out);
+
+/*
  * node_payload_from_json() - the canonical msgpack form of a JSON text: object keys in byte
  * order, integers only (a number with a fraction or exponent is refused: the log has no floats).
  * On success *out (free()) holds *len bytes. On failure returns KN_EJSON or KN_ETOOBIG and writes

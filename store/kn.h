@@ -45,7 +45,9 @@
     X(FORKED, "feed is forked: nothing more of it is applied")                                \
     X(DB, "database error")                                                                   \
     X(SCHEMA, "database schema is newer than this program")                                   \
-    X(CORRUPT, "database file is damaged")                                                    \
+    X(CORRUPT, "database file is damaged: stop the daemon and run 'kortnod recover', which "  \
+               "keeps the file aside and fetches the log back from the peers")                \
+    X(FULL, "the database is full (disk full or size limit): nothing was written")            \
     X(KEYPERM, "key file is readable by group or others (must be mode 0600)")                 \
     X(KEYFILE, "key file is malformed")                                                       \
     X(CRYPTO, "cryptographic library failure")                                                \

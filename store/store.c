@@ -89,7 +89,7 @@ int store__db_err(int rc)
     case SQLITE_NOMEM:
         return KN_ENOMEM;
     case SQLITE_FULL:
-        return -ENOSPC;
+        return KN_EFULL;
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
         return -EBUSY;
@@ -218,6 +218,20 @@ int store_open(const char *path, enum store_sync_mode mode, struct store **out)
      * the log of every feed by turns, and with 500 feeds that working set outgrows 2 MiB. */
     if ((r = exec(s, "PRAGMA cache_size = -16384")) < 0)
         goto out;
+    /* KORTNOD_DB_MAX_PAGES, a knob for tests and operations: the database may not grow beyond
+     * that many pages (as on a full disk); a write that needs more fails with KN_EFULL. */
+    const char *max_pages = getenv("KORTNOD_DB_MAX_PAGES");
+    if (max_pages && *max_pages) {
+        char *end, sql[64];
+        unsigned long long v = strtoull(max_pages, &end, 10);
+        if (*end || v == 0 || max_pages[0] < '0' || max_pages[0] > '9') {
+            r = KN_EINVAL;
+            goto out;
+        }
+        snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %llu", v);
+        if ((r = exec(s, sql)) < 0)
+            goto out;
+    }
     if ((r = migrate(s)) < 0)
         goto out;
     for (int i = 0; i < ST__COUNT; i++) {
@@ -1221,6 +1235,31 @@ int store_verify_all(struct store *s, enum store_verify_mode mode, store_problem
     free(v.cur);
     if (checked)
         *checked = n;
+    return r;
+}
+
+int store_check_file(struct store *s, char *why, size_t size)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_DONE,
+        r = db_err(s, sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL));
+    bool damaged = false;
+    while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        if (t && !strcmp(t, "ok"))
+            continue;
+        /* The first problem SQLite names (the rest follow from it, or are more of the same). */
+        if (!damaged && why && size)
+            snprintf(why, size, "%s", t ? t : "?");
+        damaged = true;
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = db_err(s, rc);
+    if (r < 0 && why && size)
+        snprintf(why, size, "%s", sqlite3_errmsg(s->db));
+    else if (r == 0 && damaged)
+        r = KN_ECORRUPT;
+    sqlite3_finalize(st);
     return r;
 }
 

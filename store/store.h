@@ -198,6 +198,10 @@ enum store_sync_mode {
  * schema to the current version. A database whose PRAGMA user_version is newer than this program
  * is refused (KN_ESCHEMA). Returns 0 and *out, to be closed with store_close(), or a KN_E code.
  * A store is used by one thread at a time.
+ * The environment variable KORTNOD_DB_MAX_PAGES (a number of pages, for tests and operations)
+ * keeps the database from growing beyond that size, as a full disk would: a write that needs
+ * more fails with KN_EFULL, and its transaction writes nothing. A value that is not a positive
+ * number is refused (KN_EINVAL).
  */
 int store_open(const char *path, enum store_sync_mode mode, struct store **out);
 
@@ -325,6 +329,14 @@ enum store_verify_mode {
  */
 int store_verify_all(struct store *s, enum store_verify_mode mode, store_problem_cb cb, void *ud,
                      uint64_t *checked);
+
+/*
+ * store_check_file() - SQLite's PRAGMA quick_check over the whole database file: its pages,
+ * b-trees and records (not the entries' hashes and signatures: store_verify_all). Returns 0 when
+ * the file is whole, KN_ECORRUPT when it is damaged, another KN_E code when it could not be
+ * read; on an error, why (size bytes, may be NULL) receives the first problem SQLite names.
+ */
+int store_check_file(struct store *s, char *why, size_t size);
 
 /* A recorded fork proof. */
 struct store_fork {
