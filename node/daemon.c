@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <sodium.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -20,10 +21,13 @@
 
 #define TICK_MS 25
 /* Entries given a place in the order or applied per loop turn while the card domain catches up. */
-#define DOMAIN_STEP      20000
-#define KEEPALIVE_MS     30000
-#define HANDSHAKE_MS     10000
-#define MAX_CONNS        16
+#define DOMAIN_STEP  20000
+#define KEEPALIVE_MS 30000
+#define HANDSHAKE_MS 10000
+/* Connections at once: offices stay connected in live mode, so the hub needs one for each node
+ * of the country (docs/scale.md); an office or a laptop needs a few. */
+#define MAX_CONNS_HUB    4096
+#define MAX_CONNS_NODE   64
 #define WRITE_HIGH_WATER (1u << 20)
 #define BACKOFF_MIN_MS   500
 #define BACKOFF_MAX_MS   60000
@@ -84,6 +88,7 @@ struct daemon {
     int exit_code;
     enum node_log_level level;
     uint64_t idle_ms;
+    size_t max_conns;           /* accepted connections at once */
     struct reader_watch *rw;    /* NULL when the daemon does not watch readers */
     const char *reader_service; /* "starting", "up", "down" */
     char reader_detail[160];
@@ -411,8 +416,8 @@ static void on_connection(uv_stream_t *server, int status)
     if (status < 0 || d->stopping)
         return;
     struct peer *p = peer_new(d, -1, "incoming");
-    if (uv_accept(server, (uv_stream_t *)&p->tcp) < 0 || d->npeers > MAX_CONNS) {
-        peer_close(p, d->npeers > MAX_CONNS ? "too many connections" : "accept failed");
+    if (uv_accept(server, (uv_stream_t *)&p->tcp) < 0 || d->npeers > d->max_conns) {
+        peer_close(p, d->npeers > d->max_conns ? "too many connections" : "accept failed");
         return;
     }
     struct sockaddr_storage ss;
@@ -669,6 +674,16 @@ static int daemon_init(struct daemon *d, struct node *n, const struct node_run_o
     /* A peer that vanishes (killed, crashed, its cable cut) makes the next write to it fail with
      * EPIPE, which closes that connection; SIGPIPE would end the whole process instead. */
     signal(SIGPIPE, SIG_IGN);
+    /* Each connection is a descriptor: room for all of them (the soft limit is often 1024). */
+    d->max_conns = strcmp(n->role, "hub") == 0 ? MAX_CONNS_HUB : MAX_CONNS_NODE;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)d->max_conns + 64) {
+        rl.rlim_cur =
+            rl.rlim_max < (rlim_t)d->max_conns + 64 ? rl.rlim_max : (rlim_t)d->max_conns + 64;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        if (rl.rlim_cur < (rlim_t)d->max_conns + 64)
+            d->max_conns = rl.rlim_cur > 128 ? (size_t)rl.rlim_cur - 64 : 64;
+    }
     if ((r = uv_loop_init(&d->loop)) < 0)
         return r;
     uv_timer_init(&d->loop, &d->tick);
