@@ -151,7 +151,7 @@ struct sim {
     char netkey_path[700];
     uint8_t netkey[32];
     bool faults, quiet, print_trace, keep;
-    uint64_t orders;
+    uint64_t orders, reserves;
     char trace[TRACE_LINES][200];
     size_t ntrace;
     crypto_generichash_state run_hash;
@@ -596,6 +596,18 @@ static void act_office(struct snode *x)
         { "stored", "handover" },
     };
     const char *office = x->office[below(x->noffices)];
+    if (chance(0.08)) {
+        /* A reserve card, valid a month by this node's clock, returned later by whoever. */
+        uint64_t n = ++S.reserves;
+        if (n % 2 || n < 3)
+            write_json(x, "reserve.issued",
+                       "{\"reserve\":\"r%05" PRIu64 "\",\"office\":\"%s\",\"reason\":\"lost-card\","
+                       "\"valid_until_ms\":%" PRIu64 ",\"receipt\":\"rc%05" PRIu64 "\"}",
+                       n, office, node_time(x) + 30 * (uint64_t)DAY_MS, n);
+        else
+            write_json(x, "reserve.returned", "{\"reserve\":\"r%05" PRIu64 "\"}", n - 1);
+        return;
+    }
     size_t k = below(4);
     char order[65];
     if (!pick_order(x, next[k][0], office, order))
