@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "kn_config.h"
 #include "node.h"
 #include "reader.h"
@@ -27,10 +29,15 @@ static const char usage_text[] =
     "  log show [--author ID] [--json]\n"
     "                          list the entries held, feed by feed\n"
     "  log verify [--every]    re-check every stored entry; exit 1 naming the first bad one\n"
-    "  clock [--json]          the latest seq held of every feed\n"
+    "  clock [--json] [--out FILE]\n"
+    "                          the latest seq held of every feed (--out: into a file)\n"
     "  export --out FILE [--since CLOCK.json]\n"
     "                          write the entries that a node with that clock lacks (all without)\n"
     "  import FILE             verify and store the entries of an exported file\n"
+    "  bundle export (--for CLOCK | --all) --out FILE\n"
+    "                          what a peer with that clock (kortnod clock --out) lacks, sealed\n"
+    "                          with the network key, for a USB stick or the post\n"
+    "  bundle import FILE      check a sealed bundle whole, then store its entries\n"
     "  reader list             the card readers the smart card service (pcscd) has\n"
     "  reader read [READER] [--json]\n"
     "                          read the card in a reader: ATR, chip serial, HSA-id, and the\n"
@@ -458,22 +465,35 @@ static int print_feed(void *ud, const struct store_feed *f)
 static int cmd_clock(const char *dir, struct opts *o)
 {
     bool json = false;
+    const char *out = NULL;
     struct node *n;
     int r;
 
     for (o->i = 1; o->i < o->argc; o->i++) {
         if (!strcmp(o->argv[o->i], "--json"))
             json = true;
-        else
+        else if (!strcmp(o->argv[o->i], "--out")) {
+            if (!(out = opt_value(o, o->argv[o->i])))
+                return EXIT_USAGE;
+        } else
             return usage_error("clock: unknown argument '%s'", o->argv[o->i]);
     }
     if (open_node(dir, &n))
         return EXIT_FAIL;
-    if (json) {
+    if (json || out) {
+        /* --out: the clock in a small file, to travel to a peer that makes a bundle for it */
         json_t *c;
         if ((r = node_clock_json(n, &c)) == 0) {
-            json_dumpf(c, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-            putchar('\n');
+            if (out && json_dump_file(c, out, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
+                r = KN_EIO;
+            else if (out)
+                printf("clock written to %s: give it to the peer that makes a bundle for this node "
+                       "(kortnod bundle export --for %s)\n",
+                       out, out);
+            else {
+                json_dumpf(c, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+                putchar('\n');
+            }
             json_decref(c);
         }
     } else {
@@ -567,18 +587,13 @@ out:
     return rc;
 }
 
-static int cmd_import(const char *dir, struct opts *o)
+/* Import the export file at path (named shown to the user) into n and report; the exit status. */
+static int import_path(struct node *n, const char *path, const char *shown)
 {
     struct node_import_report rep;
-    struct node *n;
-
-    if (o->argc != 2 || o->argv[1][0] == '-')
-        return usage_error("%s", "import takes one FILE");
-    if (open_node(dir, &n))
-        return EXIT_FAIL;
-    int r = node_import(n, o->argv[1], &rep, stdout, isatty(2) ? stderr : NULL);
+    int r = node_import(n, path, &rep, stdout, isatty(2) ? stderr : NULL);
     printf("import %s: %llu records: %zu new, %zu already held, %zu refused, %zu fork proofs\n",
-           o->argv[1], (unsigned long long)rep.records, rep.total.accepted, rep.total.duplicates,
+           shown, (unsigned long long)rep.records, rep.total.accepted, rep.total.duplicates,
            rep.total.rejected + rep.total.refused, rep.total.forks);
     if (rep.total.held || rep.total.released)
         printf("trust: %zu entries of keys the hub has not enrolled are held (not stored, not "
@@ -598,13 +613,114 @@ static int cmd_import(const char *dir, struct opts *o)
     else if (dr != KN_ENOHUB)
         fprintf(stderr, "kortnod: import: applying the entries: %s\n", kn_strerror(dr));
     if (r < 0) {
-        fprintf(stderr, "kortnod: import: %s: %s", o->argv[1], kn_strerror(r));
+        fprintf(stderr, "kortnod: import: %s: %s", shown, kn_strerror(r));
         if (r == KN_ETRUNC)
             fprintf(stderr, " (the file was cut off; the entries before the cut are kept)");
         fprintf(stderr, "\n");
     }
-    node_close(n);
     return r < 0 || rep.total.rejected > 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+static int cmd_import(const char *dir, struct opts *o)
+{
+    struct node *n;
+    if (o->argc != 2 || o->argv[1][0] == '-')
+        return usage_error("%s", "import takes one FILE");
+    if (open_node(dir, &n))
+        return EXIT_FAIL;
+    int rc = import_path(n, o->argv[1], o->argv[1]);
+    node_close(n);
+    return rc;
+}
+
+/*
+ * `bundle export (--for CLOCK | --all) --out FILE` and `bundle import FILE`: export files sealed
+ * with the network key (node/sealed_bundle.c). The plain file lives only in the data directory,
+ * for the moment it takes.
+ */
+static int cmd_bundle(const char *dir, struct opts *o)
+{
+    const char *sub = o->argc > 1 ? o->argv[1] : "", *out = NULL, *for_path = NULL;
+    bool all = false;
+    struct node *n = NULL;
+    json_t *since = NULL;
+    uint8_t netkey[32];
+    char tmp[4300], why[128];
+    int rc = EXIT_FAIL, r;
+
+    if (!strcmp(sub, "import")) {
+        if (o->argc != 3 || o->argv[2][0] == '-')
+            return usage_error("%s", "bundle import takes one FILE");
+    } else if (!strcmp(sub, "export")) {
+        for (o->i = 2; o->i < o->argc; o->i++) {
+            const char *a = o->argv[o->i];
+            if (!strcmp(a, "--out")) {
+                if (!(out = opt_value(o, a)))
+                    return EXIT_USAGE;
+            } else if (!strcmp(a, "--for")) {
+                if (!(for_path = opt_value(o, a)))
+                    return EXIT_USAGE;
+            } else if (!strcmp(a, "--all")) {
+                all = true;
+            } else {
+                return usage_error("bundle export: unknown argument '%s'", a);
+            }
+        }
+        if (!out || (!for_path == !all))
+            return usage_error("%s", "bundle export needs --out FILE and one of --for CLOCK "
+                                     "(the peer's `kortnod clock --out`) or --all");
+        if (for_path) {
+            char err[256];
+            char *text = read_text_file(for_path, &r);
+            if (!text) {
+                fprintf(stderr, "kortnod: bundle export: cannot read %s: %s\n", for_path,
+                        kn_strerror(r));
+                return EXIT_FAIL;
+            }
+            r = node_clock_parse(text, &since, err, sizeof(err));
+            free(text);
+            if (r < 0) {
+                fprintf(stderr, "kortnod: bundle export: %s is not a clock: %s\n", for_path, err);
+                return EXIT_FAIL;
+            }
+        }
+    } else {
+        return usage_error("%s", "bundle takes export or import");
+    }
+    if (open_node(dir, &n))
+        goto out;
+    if ((r = node_netkey_load(n, netkey)) < 0) {
+        fprintf(stderr, "kortnod: bundle: the network key: %s\n",
+                r == -ENOENT ? "none (DATA/network.key)" : kn_strerror(r));
+        goto out;
+    }
+    snprintf(tmp, sizeof(tmp), "%s/.bundle-%s-%ld", dir, sub, (long)getpid());
+    if (!strcmp(sub, "export")) {
+        uint64_t count;
+        if ((r = node_export(n, tmp, since, &count)) < 0 ||
+            (r = node_bundle_seal(netkey, tmp, out)) < 0) {
+            fprintf(stderr, "kortnod: bundle export: %s: %s\n", out, kn_strerror(r));
+            goto out;
+        }
+        printf("bundle %s: %llu entr%s, sealed with the network key\n", out,
+               (unsigned long long)count, count == 1 ? "y" : "ies");
+        rc = EXIT_OK;
+    } else {
+        /* Everything is checked before anything is read into the log. */
+        if ((r = node_bundle_open(netkey, o->argv[2], tmp, why, sizeof(why))) < 0) {
+            fprintf(stderr, "kortnod: bundle import: %s: %s; nothing was imported\n", o->argv[2],
+                    why);
+            goto out;
+        }
+        rc = import_path(n, tmp, o->argv[2]);
+    }
+out:
+    if (n)
+        remove(tmp);
+    sodium_memzero(netkey, sizeof(netkey));
+    json_decref(since);
+    node_close(n);
+    return rc;
 }
 
 static int parse_level(const char *s, enum node_log_level *lv)
@@ -1037,6 +1153,8 @@ int main(int argc, char **argv)
         rc = cmd_export(dir, &o);
     else if (!strcmp(cmd, "import"))
         rc = cmd_import(dir, &o);
+    else if (!strcmp(cmd, "bundle"))
+        rc = cmd_bundle(dir, &o);
     else if (!strcmp(cmd, "reader"))
         rc = node_cmd_reader(dir, o.argc, o.argv);
     else if (!strcmp(cmd, "demo"))

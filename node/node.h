@@ -193,6 +193,17 @@ bool node_reader_match(struct store *s, const struct reader_identity *id, char o
 int node_export_feed(struct node *n, const char *path, const uint8_t author[STORE_KEY_LEN],
                      uint64_t upto, uint64_t *count);
 
+/*
+ * node_bundle_seal() - out_path (written whole, then renamed) gets the file at plain_path
+ * encrypted and authenticated with a key derived from the network key (node/sealed_bundle.c).
+ * node_bundle_open() - the reverse into plain_path, every chunk authenticated and the end
+ * present; on failure plain_path is removed and why says what is wrong (another network or
+ * altered: KN_ECRYPTO; cut off: KN_ETRUNC; not a bundle: KN_EFORMAT).
+ */
+int node_bundle_seal(const uint8_t netkey[32], const char *plain_path, const char *out_path);
+int node_bundle_open(const uint8_t netkey[32], const char *in_path, const char *plain_path,
+                     char *why, size_t why_size);
+
 /* node_domain_usage() - the list of steps and their options. */
 void node_domain_usage(FILE *out);
 
