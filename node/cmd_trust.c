@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <msgpack.h>
+#include <sodium.h>
 
 #include "node.h"
 
@@ -63,6 +64,36 @@ static int valid_node_id(const char *hex, uint8_t key[STORE_KEY_LEN])
     return 0;
 }
 
+int node_bound_payload(struct store *hub, const uint8_t node[STORE_KEY_LEN], const char *office,
+                       const char *role, uint64_t until_ms, msgpack_sbuffer *sb)
+{
+    /* The office's key sealed to the node: it reads what is sealed to its office (seal.c). */
+    uint8_t okey[STORE_OFFICE_KEY_LEN];
+    char id[STORE_ID_HEX_LEN + 1];
+    int r = store_office_key_for(hub, office, node, okey);
+    if (r < 0)
+        return r;
+    store_hex(node, STORE_KEY_LEN, id);
+    msgpack_packer pk;
+    msgpack_sbuffer_init(sb);
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, until_ms ? 5 : 4); /* keys in byte order: the canonical form */
+    msgpack_pack_str_with_body(&pk, "node", 4);
+    msgpack_pack_str_with_body(&pk, id, strlen(id));
+    msgpack_pack_str_with_body(&pk, "office", 6);
+    msgpack_pack_str_with_body(&pk, office, strlen(office));
+    msgpack_pack_str_with_body(&pk, "office_key", 10);
+    msgpack_pack_bin_with_body(&pk, okey, sizeof(okey));
+    msgpack_pack_str_with_body(&pk, "role", 4);
+    msgpack_pack_str_with_body(&pk, role, strlen(role));
+    if (until_ms) {
+        msgpack_pack_str_with_body(&pk, "valid_until_ms", 14);
+        msgpack_pack_uint64(&pk, until_ms);
+    }
+    sodium_memzero(okey, sizeof(okey));
+    return 0;
+}
+
 static int cmd_enrol(const char *dir, int argc, char **argv)
 {
     const char *id = NULL, *role = NULL, *office = NULL, *until = NULL, *out = NULL;
@@ -112,29 +143,11 @@ static int cmd_enrol(const char *dir, int argc, char **argv)
         fprintf(stderr, "kortnod: only the hub enrols node keys (this node is not its hub)\n");
         goto out;
     }
-    /* The office's key sealed to the node: it reads what is sealed to its office (seal.c). */
-    uint8_t okey[STORE_OFFICE_KEY_LEN];
-    int kr = store_office_key_for(n->store, office, key, okey);
+    msgpack_sbuffer sb;
+    int kr = node_bound_payload(n->store, key, office, role, until_ms, &sb);
     if (kr < 0) {
         fprintf(stderr, "kortnod: node enrol: the office key: %s\n", kn_strerror(kr));
         goto out;
-    }
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, until_ms ? 5 : 4); /* keys in byte order: the canonical form */
-    msgpack_pack_str_with_body(&pk, "node", 4);
-    msgpack_pack_str_with_body(&pk, id, strlen(id));
-    msgpack_pack_str_with_body(&pk, "office", 6);
-    msgpack_pack_str_with_body(&pk, office, strlen(office));
-    msgpack_pack_str_with_body(&pk, "office_key", 10);
-    msgpack_pack_bin_with_body(&pk, okey, sizeof(okey));
-    msgpack_pack_str_with_body(&pk, "role", 4);
-    msgpack_pack_str_with_body(&pk, role, strlen(role));
-    if (until_ms) {
-        msgpack_pack_str_with_body(&pk, "valid_until_ms", 14);
-        msgpack_pack_uint64(&pk, until_ms);
     }
     struct store_entry *e = kn_xmalloc(sizeof(*e));
     rc = write_event(n, "node.bound", &sb, e);

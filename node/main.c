@@ -536,6 +536,25 @@ static char *read_text_file(const char *path, int *err)
     return buf;
 }
 
+/* A peer's clock from a file (`kortnod clock --out` or `--json`) into *out; -1 with a message. */
+static int load_clock(const char *cmd, const char *path, json_t **out)
+{
+    char err[256];
+    int r;
+    char *text = read_text_file(path, &r);
+    if (!text) {
+        fprintf(stderr, "kortnod: %s: cannot read %s: %s\n", cmd, path, kn_strerror(r));
+        return -1;
+    }
+    r = node_clock_parse(text, out, err, sizeof(err));
+    free(text);
+    if (r < 0) {
+        fprintf(stderr, "kortnod: %s: %s is not a clock: %s\n", cmd, path, err);
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_export(const char *dir, struct opts *o)
 {
     const char *out = NULL, *since_path = NULL;
@@ -558,20 +577,8 @@ static int cmd_export(const char *dir, struct opts *o)
     }
     if (!out)
         return usage_error("%s", "export needs --out FILE");
-    if (since_path) {
-        char err[256];
-        char *text = read_text_file(since_path, &r);
-        if (!text) {
-            fprintf(stderr, "kortnod: export: cannot read %s: %s\n", since_path, kn_strerror(r));
-            return EXIT_FAIL;
-        }
-        r = node_clock_parse(text, &since, err, sizeof(err));
-        free(text);
-        if (r < 0) {
-            fprintf(stderr, "kortnod: export: %s is not a clock: %s\n", since_path, err);
-            return EXIT_FAIL;
-        }
-    }
+    if (since_path && load_clock("export", since_path, &since) < 0)
+        return EXIT_FAIL;
     if (open_node(dir, &n))
         goto out;
     if ((r = node_export(n, out, since, &count)) < 0) {
@@ -669,21 +676,8 @@ static int cmd_bundle(const char *dir, struct opts *o)
         if (!out || (!for_path == !all))
             return usage_error("%s", "bundle export needs --out FILE and one of --for CLOCK "
                                      "(the peer's `kortnod clock --out`) or --all");
-        if (for_path) {
-            char err[256];
-            char *text = read_text_file(for_path, &r);
-            if (!text) {
-                fprintf(stderr, "kortnod: bundle export: cannot read %s: %s\n", for_path,
-                        kn_strerror(r));
-                return EXIT_FAIL;
-            }
-            r = node_clock_parse(text, &since, err, sizeof(err));
-            free(text);
-            if (r < 0) {
-                fprintf(stderr, "kortnod: bundle export: %s is not a clock: %s\n", for_path, err);
-                return EXIT_FAIL;
-            }
-        }
+        if (for_path && load_clock("bundle export", for_path, &since) < 0)
+            return EXIT_FAIL;
     } else {
         return usage_error("%s", "bundle takes export or import");
     }

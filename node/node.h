@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include <jansson.h>
+#include <msgpack.h>
 
 #include "store.h"
 #include "sync.h"
@@ -166,6 +167,14 @@ int node_parse_time(const char *s, uint64_t *out);
  * every node lists what its hub's feed says of them. Returns the exit code.
  */
 int node_cmd_trust(const char *dir, int argc, char **argv);
+
+/*
+ * node_bound_payload() - the canonical payload of the hub's node.bound enrolling node for office
+ * in role (valid_until_ms left out when until_ms is 0), with the office's key sealed to the node,
+ * into *sb (initialised here; the caller destroys it). Returns 0 or store_office_key_for's code.
+ */
+int node_bound_payload(struct store *hub, const uint8_t node[STORE_KEY_LEN], const char *office,
+                       const char *role, uint64_t until_ms, msgpack_sbuffer *sb);
 
 /*
  * The card reader on the command line and in the daemon (node/cmd_reader.c).

@@ -92,20 +92,25 @@ static int apdu(struct card *c, const uint8_t *cmd, size_t cmd_len, uint8_t *out
     return 0;
 }
 
+void reader_hex(const uint8_t *b, size_t n, char *out)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
 int reader_parse_cplc(const uint8_t *data, size_t n, char chip[static 17])
 {
-    static const char hex[] = "0123456789ABCDEF";
     /* 9F 7F 2A, then 42 bytes: fabricator(2) type(2) OS id(2) OS date(2) OS level(2) fab date(2)
      * serial(4) ... (GlobalPlatform card specification, CPLC data). */
     if (n != 45 || data[0] != 0x9f || data[1] != 0x7f || data[2] != 0x2a)
         return KN_EBADCARD;
     const uint8_t *p = data + 3;
     const uint8_t b[8] = { p[0], p[1], p[2], p[3], p[12], p[13], p[14], p[15] };
-    for (int i = 0; i < 8; i++) {
-        chip[2 * i] = hex[b[i] >> 4];
-        chip[2 * i + 1] = hex[b[i] & 15];
-    }
-    chip[16] = '\0';
+    reader_hex(b, sizeof(b), chip);
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "kn.h"
+#include "store.h"
 #include "der.h"
 
 void der_init(struct der *d, const uint8_t *buf, size_t n)
@@ -173,11 +174,6 @@ int der_cert_subject_serial(const uint8_t *cert, size_t n, char *out, size_t out
     }
     if (sn > 20)
         return KN_EBADCARD;
-    for (size_t i = 0; i < sn; i++) {
-        static const char hex[] = "0123456789abcdef";
-        serial_hex[2 * i] = hex[s[i] >> 4];
-        serial_hex[2 * i + 1] = hex[s[i] & 15];
-    }
-    serial_hex[2 * sn] = '\0';
+    store_hex(s, sn, serial_hex);
     return name_serial(name, out, out_size);
 }

@@ -122,16 +122,6 @@ static int pcsc_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t 
     return 0;
 }
 
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-    static const char digits[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 int reader__identify_in(SCARDCONTEXT ctx, const char *reader, struct reader_identity *id, char *why,
                         size_t why_size)
 {
@@ -159,7 +149,7 @@ int reader__identify_in(SCARDCONTEXT ctx, const char *reader, struct reader_iden
     if (r < 0) {
         snprintf(why, why_size, "reading the card's ATR: %s", kn_strerror(r));
     } else {
-        hex(atr, atr_len, id->atr);
+        reader_hex(atr, atr_len, id->atr);
         r = reader_identify(&impl, id, why, why_size);
     }
     SCardEndTransaction(c.h, SCARD_LEAVE_CARD);

@@ -82,6 +82,10 @@ struct reader_impl {
 int reader_identify(const struct reader_impl *impl, struct reader_identity *id, char *why,
                     size_t why_size);
 
+/* reader_hex() - bytes b[0..n) as upper-case hex and a NUL into out (2n + 1 bytes): how the
+ * reader shows an ATR and a chip serial. */
+void reader_hex(const uint8_t *b, size_t n, char *out);
+
 /*
  * reader_parse_cplc() - the chip serial (16 hex digits and a NUL) from a GET DATA 9F7F answer's
  * data (tag 9F7F, length 42, the CPLC). Returns 0 or KN_EBADCARD.

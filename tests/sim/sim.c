@@ -295,23 +295,8 @@ static int write_json(struct snode *x, const char *type, const char *fmt, ...)
 static int write_bound(struct snode *hub, const struct snode *x, const char *office,
                        const char *role)
 {
-    uint8_t okey[STORE_OFFICE_KEY_LEN];
-    char hex[STORE_ID_HEX_LEN + 1];
-    store_hex(x->pk, STORE_KEY_LEN, hex);
-    must(store_office_key_for(hub->n->store, office, x->pk, okey), "office key", hub);
     msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 4);
-    msgpack_pack_str_with_body(&pk, "node", 4);
-    msgpack_pack_str_with_body(&pk, hex, strlen(hex));
-    msgpack_pack_str_with_body(&pk, "office", 6);
-    msgpack_pack_str_with_body(&pk, office, strlen(office));
-    msgpack_pack_str_with_body(&pk, "office_key", 10);
-    msgpack_pack_bin_with_body(&pk, okey, sizeof(okey));
-    msgpack_pack_str_with_body(&pk, "role", 4);
-    msgpack_pack_str_with_body(&pk, role, strlen(role));
+    must(node_bound_payload(hub->n->store, x->pk, office, role, 0, &sb), "office key", hub);
     int r = write_event(hub, "node.bound", (const uint8_t *)sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     return r;
