@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* DATA/kortnod.conf: a few `key = value` lines. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,12 +24,27 @@ static char *trim(char *s)
     return s;
 }
 
+/* A whole decimal number in [min, max]: 0, or -1. */
+static int uint_value(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || errno || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 int node_config_load(struct node *n, struct node_run_opts *o, char **text, char *err,
                      size_t errsize)
 {
     char *path = conf_path(n);
     FILE *f = fopen(path, "r");
     size_t cap = 0, len = 0, lineno = 0;
+    uint64_t v;
     int r = 0;
 
     memset(o, 0, sizeof(*o));
@@ -36,6 +52,9 @@ int node_config_load(struct node *n, struct node_run_opts *o, char **text, char 
     o->level = NODE_LOG_INFO;
     o->idle_ms = 300000;
     o->reader = -1;
+    o->lan = -1;
+    o->lan_port = 7118;
+    o->forget_ms = 7ull * 86400 * 1000;
     *text = NULL;
     free(path);
     if (!f)
@@ -76,6 +95,16 @@ int node_config_load(struct node *n, struct node_run_opts *o, char **text, char 
             o->listen = value;
         } else if (!strcmp(key, "reader") && (!strcmp(value, "on") || !strcmp(value, "off"))) {
             o->reader = !strcmp(value, "on");
+        } else if (!strcmp(key, "lan") &&
+                   (!strcmp(value, "on") || !strcmp(value, "off") || !strcmp(value, "auto"))) {
+            o->lan = !strcmp(value, "on") ? 1 : !strcmp(value, "off") ? 0 : -1;
+        } else if (!strcmp(key, "lan_port") && uint_value(value, 1, 65535, &v) == 0) {
+            o->lan_port = (int)v;
+        } else if (!strcmp(key, "announce") && store_hostport_valid(value)) {
+            o->announce = value;
+        } else if (!strcmp(key, "forget_after") &&
+                   uint_value(value, 1, 10ull * 365 * 86400, &v) == 0) {
+            o->forget_ms = v * 1000;
         } else if (!strcmp(key, "peer")) {
             char *space = strchr(value, ' ');
             o->peers = kn_xrealloc(o->peers, (o->npeers + 1) * sizeof(*o->peers));
@@ -92,8 +121,9 @@ int node_config_load(struct node *n, struct node_run_opts *o, char **text, char 
     }
     if (r < 0)
         snprintf(err, errsize,
-                 "%s/%s line %zu: want `listen = HOST:PORT`, `peer = HOST:PORT "
-                 "NODEID` or `reader = on|off`",
+                 "%s/%s line %zu: want `listen = HOST:PORT`, `peer = HOST:PORT NODEID`, "
+                 "`reader = on|off`, `lan = on|off|auto`, `lan_port = PORT`, "
+                 "`announce = IPV4:PORT` or `forget_after = SECONDS`",
                  n->dir, NODE_CONF_FILE, lineno);
     return r;
 }

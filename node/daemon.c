@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "lan.h"
 #include "node.h"
 #include "reader.h"
 
@@ -31,6 +32,10 @@
 #define WRITE_HIGH_WATER (1u << 20)
 #define BACKOFF_MIN_MS   500
 #define BACKOFF_MAX_MS   60000
+#define LAN_PERIOD_MS    5000
+#define LAN_EXPIRE_MS    (4 * LAN_PERIOD_MS) /* a LAN peer not heard this long is gone */
+#define REFRESH_TICKS    400                 /* learned addresses read again every 10 s */
+#define NOTE_EVERY_MS    60000               /* a live link's record is kept this fresh */
 
 struct daemon;
 
@@ -44,9 +49,16 @@ struct peer {
     uint64_t forks_said; /* fork proofs from this peer already in the log */
     uint64_t held_said, refused_said; /* trust: entries held / refused already in the log */
     uint64_t since, last_rx, last_tx;
+    bool noted_ok;                /* its caught-up state is in the links record */
+    uint64_t noted_in, noted_out; /* entries already counted there */
+    uint64_t noted_at;            /* loop time of the last note */
     char name[128];
     struct peer *next;
 };
+
+/* Where a dial target comes from. */
+enum dial_source { DIAL_CONF, DIAL_LOG, DIAL_LAN };
+static const char *const source_names[] = { "configured", "announced", "lan" };
 
 struct dial {
     char host[64];
@@ -56,6 +68,12 @@ struct dial {
     uint64_t next_try;
     unsigned failures;
     uint64_t last_sync; /* ms, last time both sides were caught up */
+    enum dial_source source;
+    bool gone;         /* DIAL_LOG: forgotten or moved; DIAL_LAN: no longer heard */
+    bool passive;      /* DIAL_LAN: the peer dials us (the lower node id dials) */
+    uint64_t seq;      /* DIAL_LOG: the node.address entry it came from */
+    uint64_t alive_ms; /* DIAL_LOG: wall clock when added or last caught up */
+    uint64_t heard;    /* DIAL_LAN: loop time of the last announcement */
 };
 
 /* What a card reader holds now, for status.json and a later user interface. */
@@ -81,7 +99,7 @@ struct daemon {
     struct peer *peers;
     size_t npeers;
     struct dial *dials;
-    size_t ndials;
+    size_t ndials, dials_cap;
     bool stopping;
     bool once; /* kortnod sync: stop when the only connection is caught up */
     uint64_t ticks;
@@ -94,6 +112,13 @@ struct daemon {
     char reader_detail[160];
     struct live_reader readers[READER_MAX_READERS];
     size_t nreaders;
+    struct lan *lan; /* NULL when LAN discovery is off */
+    char lan_state[200];
+    uint64_t lan_found, start; /* nodes found on the LAN; loop time at start */
+    const char *announce;      /* this node's address for the log, or NULL */
+    bool announced;
+    uint64_t forget_ms;
+    bool status_dirty; /* a link opened or closed: status.json is written at the next tick */
 };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -152,12 +177,91 @@ static void flush(struct peer *p)
     }
 }
 
+/* The path a connection took: "lan" when the peer was found on the local network. */
+static const char *peer_path(const struct peer *p)
+{
+    const struct daemon *d = p->d;
+    if (p->dial >= 0)
+        return d->dials[p->dial].source == DIAL_LAN ? "lan" : "tcp";
+    for (size_t i = 0; i < d->ndials; i++)
+        if (d->dials[i].source == DIAL_LAN && !d->dials[i].gone &&
+            memcmp(d->dials[i].pk, p->conn.peer_id, STORE_KEY_LEN) == 0)
+            return "lan";
+    return "tcp";
+}
+
+/*
+ * What the peer holds as far as we know, as {author: seq}: all we hold once both sides are caught
+ * up, else what its clock said and what went either way since. own is this node's clock (may be
+ * NULL: read here when needed).
+ */
+static json_t *peer_clock(struct peer *p, json_t *own)
+{
+    if (node_conn_caught_up(&p->conn)) {
+        if (own)
+            return json_incref(own);
+        if (node_clock_json(p->d->n, &own) == 0)
+            return own;
+    }
+    json_t *clock = json_object();
+    for (size_t i = 0; i < p->conn.npeer; i++) {
+        char a[STORE_ID_HEX_LEN + 1];
+        store_hex(p->conn.peer[i].author, STORE_KEY_LEN, a);
+        json_object_set_new(clock, a, json_integer((json_int_t)p->conn.peer[i].seq));
+    }
+    return clock;
+}
+
+/*
+ * Keep this node's record of the link (store_links, which `kortnod status` shows): the attempt,
+ * and when ok (both sides caught up) the success, with what the peer holds now.
+ */
+static void note_link(struct peer *p, bool ok)
+{
+    struct daemon *d = p->d;
+    struct store_link l = { .last_try_ms = node_now_ms() };
+    if (p->dial >= 0)
+        memcpy(l.node, d->dials[p->dial].pk, STORE_KEY_LEN);
+    else if (!sodium_is_zero(p->conn.peer_id, STORE_KEY_LEN))
+        memcpy(l.node, p->conn.peer_id, STORE_KEY_LEN);
+    else
+        return; /* accepted, and never said who it is */
+    snprintf(l.path, sizeof(l.path), "%s", peer_path(p));
+    if (p->dial >= 0)
+        snprintf(l.addr, sizeof(l.addr), "%s", p->name);
+    json_t *held = ok ? peer_clock(p, NULL) : NULL;
+    char *clock = held ? json_dumps(held, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(held);
+    if (ok)
+        l.last_ok_ms = l.last_try_ms;
+    l.clock = clock;
+    l.entries_in = p->conn.entries_in - p->noted_in;
+    l.entries_out = p->conn.entries_out - p->noted_out;
+    int r = store_link_note(d->n->store, &l);
+    if (r < 0) {
+        logf_(d, NODE_LOG_WARN, "peer %s: keeping the record of the link: %s", p->name,
+              kn_strerror(r));
+    } else {
+        p->noted_in = p->conn.entries_in;
+        p->noted_out = p->conn.entries_out;
+    }
+    p->noted_at = uv_now(&d->loop);
+    free(clock);
+}
+
 static void maybe_done(struct peer *p)
 {
     struct daemon *d = p->d;
     if (node_conn_caught_up(&p->conn) && p->dial >= 0) {
         d->dials[p->dial].last_sync = node_now_ms();
+        d->dials[p->dial].alive_ms = node_now_ms();
         d->dials[p->dial].failures = 0;
+    }
+    /* Caught up: recorded at once, then at most once a minute while the link lives. */
+    if (node_conn_caught_up(&p->conn) &&
+        (!p->noted_ok || uv_now(&d->loop) - p->noted_at > NOTE_EVERY_MS)) {
+        p->noted_ok = true;
+        note_link(p, true);
     }
     if (d->once && node_conn_caught_up(&p->conn) && p->conn.state == NODE_CONN_OPEN &&
         p->conn.out.len == 0 && !p->writing) {
@@ -294,6 +398,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             char id[9];
             node_short_id(p->conn.peer_id, id);
             logf_(p->d, NODE_LOG_INFO, "peer %s: secure connection with node %s…", p->name, id);
+            p->d->status_dirty = true;
         }
         if (p->conn.state == NODE_CONN_CLOSED) {
             node_conn_goodbye(&p->conn);
@@ -339,9 +444,14 @@ static void peer_close(struct peer *p, const char *why)
     if (p->closing)
         return;
     p->closing = true;
+    d->status_dirty = true;
     node_conn_apply(&p->conn); /* what arrived is applied even when the link ends early */
+    note_link(p, node_conn_caught_up(&p->conn));
     if (why)
         logf_(d, NODE_LOG_INFO, "peer %s: %s", p->name, why);
+    else
+        logf_(d, NODE_LOG_DEBUG, "peer %s: closed (%s)", p->name,
+              node_conn_caught_up(&p->conn) ? "caught up" : "not caught up");
     if (p->dial >= 0) {
         struct dial *dl = &d->dials[p->dial];
         dl->peer = NULL;
@@ -410,6 +520,274 @@ static void dial(struct daemon *d, size_t i)
     }
 }
 
+/* A new dial target; returns its index (the array may move). */
+static size_t add_dial(struct daemon *d, const char *host, int port, const uint8_t *pk,
+                       enum dial_source source)
+{
+    if (d->ndials == d->dials_cap) {
+        d->dials_cap = d->dials_cap ? 2 * d->dials_cap : 8;
+        d->dials = kn_xrealloc(d->dials, d->dials_cap * sizeof(*d->dials));
+    }
+    struct dial *dl = &d->dials[d->ndials];
+    memset(dl, 0, sizeof(*dl));
+    snprintf(dl->host, sizeof(dl->host), "%s", host);
+    dl->port = port;
+    memcpy(dl->pk, pk, STORE_KEY_LEN);
+    dl->source = source;
+    dl->alive_ms = node_now_ms();
+    return d->ndials++;
+}
+
+/* Is there a connection with node pk already, or one being dialled? */
+static bool connected_to(const struct daemon *d, const uint8_t *pk)
+{
+    for (const struct peer *p = d->peers; p; p = p->next) {
+        if (p->closing)
+            continue;
+        if (p->dial >= 0 && memcmp(d->dials[p->dial].pk, pk, STORE_KEY_LEN) == 0)
+            return true;
+        if (p->conn.state == NODE_CONN_OPEN && memcmp(p->conn.peer_id, pk, STORE_KEY_LEN) == 0)
+            return true;
+    }
+    return false;
+}
+
+static const char *role_name(int role)
+{
+    return role == 0 ? "hub" : role == 1 ? "office" : "mobile";
+}
+
+/* An announcement heard on the LAN: a node of this network, at ip. */
+static void on_lan_found(void *data, const struct lan_announce *a, const char *ip)
+{
+    struct daemon *d = data;
+    uint64_t now = uv_now(&d->loop);
+    char id[9];
+    node_short_id(a->node, id);
+    for (size_t i = 0; i < d->ndials; i++) {
+        struct dial *dl = &d->dials[i];
+        if (dl->source != DIAL_LAN || memcmp(dl->pk, a->node, STORE_KEY_LEN) != 0)
+            continue;
+        if (strcmp(dl->host, ip) != 0 || dl->port != a->port) {
+            logf_(d, NODE_LOG_INFO, "LAN: node %s… moved from %s:%d to %s:%d", id, dl->host,
+                  dl->port, ip, a->port);
+            snprintf(dl->host, sizeof(dl->host), "%s", ip);
+            dl->port = a->port;
+        }
+        if (dl->gone)
+            logf_(d, NODE_LOG_INFO, "LAN: node %s… (%s) at %s:%d is heard again", id,
+                  role_name(a->role), ip, a->port);
+        dl->gone = false;
+        dl->heard = now;
+        return;
+    }
+    size_t i = add_dial(d, ip, a->port, a->node, DIAL_LAN);
+    struct dial *dl = &d->dials[i];
+    dl->heard = now;
+    /* One side dials: the lower node id; the other waits, and dials after a while if nothing
+     * came (its announcements may not reach the other side). */
+    bool first = memcmp(d->n->id.pk, a->node, STORE_KEY_LEN) < 0;
+    dl->next_try = first ? now : now + 3 * LAN_PERIOD_MS;
+    d->lan_found++;
+    logf_(d, NODE_LOG_INFO, "LAN: found node %s… (%s) at %s:%d, %llu ms after start; %s", id,
+          role_name(a->role), ip, a->port, (unsigned long long)(now - d->start),
+          first ? "dialling it" : "it dials this node");
+}
+
+static bool is_hub(struct daemon *d, const uint8_t *pk)
+{
+    char hex[STORE_ID_HEX_LEN + 1];
+    uint8_t hub[STORE_KEY_LEN];
+    return store_meta_get(d->n->store, "hub", hex, sizeof(hex)) == 0 &&
+           store_unhex(hex, hub, STORE_KEY_LEN) == 0 && memcmp(hub, pk, STORE_KEY_LEN) == 0;
+}
+
+struct dead_addr {
+    uint8_t node[STORE_KEY_LEN];
+    char addr[128];
+};
+
+struct refresh {
+    struct daemon *d;
+    struct dead_addr *dead;
+    size_t ndead;
+};
+
+static int collect_dead(void *data, const struct store_link *l)
+{
+    struct refresh *rf = data;
+    if (!l->dead_ms || strcmp(l->path, "tcp") != 0)
+        return 0;
+    rf->dead = kn_xrealloc(rf->dead, (rf->ndead + 1) * sizeof(*rf->dead));
+    memcpy(rf->dead[rf->ndead].node, l->node, STORE_KEY_LEN);
+    snprintf(rf->dead[rf->ndead++].addr, sizeof(rf->dead[0].addr), "%s", l->addr);
+    return 0;
+}
+
+#define MAX_LEARNED 32
+
+/* One node's announced address: dialled when it is the hub's or a node of the same office. */
+static int learn_address(void *data, const struct store_address *a)
+{
+    struct refresh *rf = data;
+    struct daemon *d = rf->d;
+    char id[9], host[64];
+    int port;
+    if (memcmp(a->node, d->n->id.pk, STORE_KEY_LEN) == 0) {
+        if (d->announce && !strcmp(a->addr, d->announce))
+            d->announced = true;
+        return 0;
+    }
+    bool wanted = a->near || !strcmp(a->role, "hub") || is_hub(d, a->node);
+    node_short_id(a->node, id);
+    size_t learned = 0;
+    for (size_t i = 0; i < d->ndials; i++) {
+        struct dial *dl = &d->dials[i];
+        if (dl->source != DIAL_LOG || dl->gone)
+            continue;
+        learned++;
+        if (memcmp(dl->pk, a->node, STORE_KEY_LEN) != 0)
+            continue;
+        char was[80];
+        snprintf(was, sizeof(was), "%s:%d", dl->host, dl->port);
+        if (wanted && !strcmp(was, a->addr))
+            return 0;
+        dl->gone = true; /* superseded: the node says it is elsewhere now, or nowhere */
+        logf_(d, NODE_LOG_INFO, "node %s… %s %s; forgetting the old address", id,
+              a->addr[0] ? "announced a new address instead of" : "withdrew its address", was);
+    }
+    if (!wanted || !a->addr[0] || learned >= MAX_LEARNED ||
+        sscanf(a->addr, "%63[0-9.]:%d", host, &port) != 2)
+        return 0;
+    for (size_t i = 0; i < d->ndials; i++) {
+        const struct dial *dl = &d->dials[i];
+        char at[80];
+        snprintf(at, sizeof(at), "%s:%d", dl->host, dl->port);
+        /* Configured already, or given up in this run. */
+        if (memcmp(dl->pk, a->node, STORE_KEY_LEN) == 0 && !strcmp(at, a->addr) &&
+            (dl->source == DIAL_CONF || (dl->source == DIAL_LOG && dl->seq == a->seq)))
+            return 0;
+    }
+    for (size_t i = 0; i < rf->ndead; i++)
+        if (memcmp(rf->dead[i].node, a->node, STORE_KEY_LEN) == 0 &&
+            !strcmp(rf->dead[i].addr, a->addr))
+            return 0; /* given up earlier; a new announcement brings it back */
+    size_t i = add_dial(d, host, port, a->node, DIAL_LOG);
+    d->dials[i].seq = a->seq;
+    logf_(d, NODE_LOG_INFO, "learned the address %s of node %s… (%s) from the log", a->addr, id,
+          a->role[0] ? a->role : "hub");
+    return 0;
+}
+
+/* Write this node's configured address into the log once (node.address), when it changed. */
+static void announce_address(struct daemon *d)
+{
+    char json[256], reason[200], id[STORE_ID_HEX_LEN + 1];
+    uint8_t *payload = NULL;
+    size_t len;
+    if (!d->announce || d->announced)
+        return;
+    store_hex(d->n->id.pk, STORE_KEY_LEN, id);
+    snprintf(json, sizeof(json), "{\"node\":\"%s\",\"addr\":\"%s\"}", id, d->announce);
+    int r = node_payload_from_json(json, &payload, &len, reason, sizeof(reason));
+    if (r == 0)
+        r = store_domain_write(d->n->store, "node.address", payload, len, node_now_ms(), NULL,
+                               reason, sizeof(reason));
+    free(payload);
+    if (r == 0) {
+        d->announced = true;
+        logf_(d, NODE_LOG_INFO, "announced this node's address %s in the log", d->announce);
+    } else {
+        logf_(d, NODE_LOG_DEBUG, "cannot announce the address %s yet: %s", d->announce,
+              reason[0] ? reason : kn_strerror(r));
+    }
+}
+
+/* Read the announced addresses again: new ones are dialled, moved ones replace the old. */
+static void refresh_addresses(struct daemon *d)
+{
+    struct refresh rf = { .d = d };
+    if (d->once)
+        return;
+    if (strcmp(d->n->role, "hub") != 0 || d->announce) {
+        store_links(d->n->store, collect_dead, &rf);
+        int r = store_addresses(d->n->store, d->n->id.pk, learn_address, &rf);
+        if (r < 0)
+            logf_(d, NODE_LOG_WARN, "reading the announced addresses: %s", kn_strerror(r));
+    }
+    free(rf.dead);
+    announce_address(d);
+}
+
+/* Give up addresses that stay unreachable, and LAN peers no longer heard. */
+static void forget_dead(struct daemon *d, uint64_t now)
+{
+    for (size_t i = 0; i < d->ndials; i++) {
+        struct dial *dl = &d->dials[i];
+        char id[9];
+        if (dl->peer || dl->gone)
+            continue;
+        node_short_id(dl->pk, id);
+        if (dl->source == DIAL_LAN && now - dl->heard > LAN_EXPIRE_MS) {
+            dl->gone = true;
+            logf_(d, NODE_LOG_INFO, "LAN: node %s… at %s:%d is no longer heard", id, dl->host,
+                  dl->port);
+        } else if (dl->source == DIAL_LOG && dl->failures > 0 &&
+                   node_now_ms() - dl->alive_ms > d->forget_ms) {
+            dl->gone = true;
+            struct store_link l = { .path = "tcp", .dead_ms = node_now_ms() };
+            memcpy(l.node, dl->pk, STORE_KEY_LEN);
+            snprintf(l.addr, sizeof(l.addr), "%s:%d", dl->host, dl->port);
+            store_link_note(d->n->store, &l);
+            logf_(d, NODE_LOG_INFO,
+                  "forgetting the address %s of node %s…: unreachable for %llu s (until it "
+                  "announces one again)",
+                  l.addr, id, (unsigned long long)((node_now_ms() - dl->alive_ms) / 1000));
+        }
+    }
+}
+
+/* LAN discovery, as configured: on the network the node listens on. */
+static void start_lan(struct daemon *d, const struct node_run_opts *o, const char *host, int port)
+{
+    bool loopback = strncmp(host, "127.", 4) == 0, hub = !strcmp(d->n->role, "hub");
+    char why[160];
+    if (o->lan == 0 || (o->lan == -1 && (hub || loopback))) {
+        if (o->lan == 0)
+            snprintf(d->lan_state, sizeof(d->lan_state), "off (lan = off)");
+        else if (hub)
+            snprintf(d->lan_state, sizeof(d->lan_state), "off (the hub; lan = on turns it on)");
+        else
+            snprintf(d->lan_state, sizeof(d->lan_state),
+                     "off: this node listens on %s only (listen = 0.0.0.0:%d lets the local "
+                     "network find it)",
+                     host, port);
+        logf_(d, NODE_LOG_INFO, "LAN discovery %s", d->lan_state);
+        return;
+    }
+    struct lan_announce self = { .role = hub                             ? 0
+                                         : !strcmp(d->n->role, "office") ? 1
+                                                                         : 2,
+                                 .port = (uint16_t)port,
+                                 .time_ms = node_now_ms() };
+    memcpy(self.node, d->n->id.pk, STORE_KEY_LEN);
+    const char *iface = loopback || !strcmp(host, "0.0.0.0") ? NULL : host;
+    int r = lan_start(&d->loop, loopback ? LAN_LOOPBACK : LAN_MULTICAST, iface, o->lan_port,
+                      d->netkey, &self, LAN_PERIOD_MS, on_lan_found, d, &d->lan, why, sizeof(why));
+    if (r < 0) {
+        snprintf(d->lan_state, sizeof(d->lan_state), "off: it could not start: %s", why);
+        logf_(d, NODE_LOG_WARN, "LAN discovery %s", d->lan_state);
+        return;
+    }
+    if (loopback)
+        snprintf(d->lan_state, sizeof(d->lan_state),
+                 "on, this machine only (loopback broadcast, UDP port %d)", o->lan_port);
+    else
+        snprintf(d->lan_state, sizeof(d->lan_state), "on (multicast %s, UDP port %d, via %s)",
+                 LAN_GROUP, o->lan_port, iface ? iface : "the default interface");
+    logf_(d, NODE_LOG_INFO, "LAN discovery %s", d->lan_state);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct daemon *d = server->data;
@@ -454,6 +832,8 @@ static void close_all(struct daemon *d)
     }
     reader_watch_stop(d->rw);
     d->rw = NULL;
+    lan_stop(d->lan);
+    d->lan = NULL;
     if (!uv_is_closing((uv_handle_t *)&d->sigint)) {
         uv_close((uv_handle_t *)&d->sigint, NULL);
         uv_close((uv_handle_t *)&d->sigterm, NULL);
@@ -461,41 +841,54 @@ static void close_all(struct daemon *d)
 }
 
 static json_t *peer_json(struct daemon *d, const char *addr, const uint8_t *pk, struct peer *p,
-                         uint64_t last_sync)
+                         uint64_t last_sync, const char *path, const char *source, bool gone,
+                         json_t *own)
 {
     char hex[STORE_ID_HEX_LEN + 1];
-    json_t *clock = json_object();
     store_hex(pk, STORE_KEY_LEN, hex);
-    if (p)
-        for (size_t i = 0; i < p->conn.npeer; i++) {
-            char a[STORE_ID_HEX_LEN + 1];
-            store_hex(p->conn.peer[i].author, STORE_KEY_LEN, a);
-            json_object_set_new(clock, a, json_integer((json_int_t)p->conn.peer[i].seq));
-        }
     (void)d;
-    return json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:o}", "addr", addr, "node", hex, "connected",
-                     p && p->conn.state == NODE_CONN_OPEN, "last_sync_ms", (json_int_t)last_sync,
-                     "entries_in", (json_int_t)(p ? p->conn.entries_in : 0), "entries_out",
-                     (json_int_t)(p ? p->conn.entries_out : 0), "peer_clock", clock);
+    /* entries_in/out: this connection's; unnoted_*: not yet in the links record. */
+    return json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:o,s:s,s:s,s:b}", "addr", addr, "node", hex,
+                     "connected", p && p->conn.state == NODE_CONN_OPEN, "last_sync_ms",
+                     (json_int_t)last_sync, "entries_in", (json_int_t)(p ? p->conn.entries_in : 0),
+                     "entries_out", (json_int_t)(p ? p->conn.entries_out : 0), "unnoted_in",
+                     (json_int_t)(p ? p->conn.entries_in - p->noted_in : 0), "unnoted_out",
+                     (json_int_t)(p ? p->conn.entries_out - p->noted_out : 0), "peer_clock",
+                     p ? peer_clock(p, own) : json_object(), "path", path, "source", source,
+                     "forgotten", gone);
 }
 
 /* DATA/status.json, for `kortnod status`: written whole and renamed into place. */
 static void write_status(struct daemon *d)
 {
-    json_t *peers = json_array();
+    json_t *peers = json_array(), *own = NULL;
+    if (node_clock_json(d->n, &own) < 0)
+        own = NULL;
     for (size_t i = 0; i < d->ndials; i++) {
         char addr[80];
         snprintf(addr, sizeof(addr), "%s:%d", d->dials[i].host, d->dials[i].port);
-        json_array_append_new(
-            peers, peer_json(d, addr, d->dials[i].pk, d->dials[i].peer, d->dials[i].last_sync));
+        const struct dial *dl = &d->dials[i];
+        json_array_append_new(peers, peer_json(d, addr, dl->pk, dl->peer, dl->last_sync,
+                                               dl->source == DIAL_LAN ? "lan" : "tcp",
+                                               source_names[dl->source], dl->gone, own));
     }
     for (struct peer *p = d->peers; p; p = p->next)
         if (p->dial < 0 && p->conn.state == NODE_CONN_OPEN)
             json_array_append_new(peers,
                                   peer_json(d, p->name, p->conn.peer_id, p,
-                                            node_conn_caught_up(&p->conn) ? node_now_ms() : 0));
+                                            node_conn_caught_up(&p->conn) ? node_now_ms() : 0,
+                                            peer_path(p), "incoming", false, own));
+    json_decref(own);
     json_t *doc = json_pack("{s:I,s:i,s:o}", "updated_ms", (json_int_t)node_now_ms(), "pid",
                             (int)getpid(), "peers", peers);
+    struct lan_stats ls = { 0 };
+    if (d->lan)
+        lan_get_stats(d->lan, &ls);
+    json_object_set_new(doc, "lan",
+                        json_pack("{s:s,s:b,s:I,s:I,s:I,s:I}", "state", d->lan_state, "on",
+                                  d->lan != NULL, "found", (json_int_t)d->lan_found, "sent",
+                                  (json_int_t)ls.sent, "received", (json_int_t)ls.received,
+                                  "ignored", (json_int_t)ls.ignored));
     if (d->reader_service) {
         /* No personal data here: the chip serial and the order, never the HSA-id. */
         json_t *list = json_array();
@@ -597,16 +990,30 @@ static void on_tick(uv_timer_t *t)
 {
     struct daemon *d = t->data;
     uint64_t now = uv_now(&d->loop);
-    if (!d->once && ++d->ticks % 40 == 0)
+    if (!d->once && (++d->ticks % 40 == 0 || d->status_dirty)) {
+        d->status_dirty = false;
         write_status(d);
+    }
     if (d->stopping) {
         close_all(d);
         return;
     }
     domain_kick(d);
-    for (size_t i = 0; i < d->ndials; i++)
-        if (!d->dials[i].peer && now >= d->dials[i].next_try && !d->once)
-            dial(d, i);
+    if (!d->once && d->ticks % REFRESH_TICKS == 1)
+        refresh_addresses(d);
+    if (!d->once && d->ticks % 40 == 0)
+        forget_dead(d, now);
+    for (size_t i = 0; i < d->ndials; i++) {
+        struct dial *dl = &d->dials[i];
+        if (dl->peer || dl->gone || now < dl->next_try || d->once)
+            continue;
+        /* A learned address is not dialled while the node is connected another way. */
+        if (dl->source != DIAL_CONF && connected_to(d, dl->pk)) {
+            dl->next_try = now + LAN_PERIOD_MS;
+            continue;
+        }
+        dial(d, i);
+    }
     for (struct peer *p = d->peers, *next; p; p = next) {
         next = p->next;
         if (p->closing)
@@ -704,7 +1111,9 @@ static int daemon_init(struct daemon *d, struct node *n, const struct node_run_o
         }
         memcpy(d->dials[i].pk, o->peers[i].pk, STORE_KEY_LEN);
     }
-    d->ndials = o->npeers;
+    d->ndials = d->dials_cap = o->npeers;
+    d->forget_ms = o->forget_ms ? o->forget_ms : 7ull * 86400 * 1000;
+    d->announce = o->announce;
     return 0;
 }
 
@@ -757,6 +1166,8 @@ int node_run(struct node *n, const struct node_run_opts *o)
         if ((r = reader_watch_start(&d.loop, on_reader, &d, &d.rw)) < 0)
             logf_(&d, NODE_LOG_ERROR, "card readers: cannot watch them: %s", kn_strerror(r));
     }
+    d.start = uv_now(&d.loop);
+    start_lan(&d, o, host, port);
     uv_timer_start(&d.tick, on_tick, 0, TICK_MS);
     uv_run(&d.loop, UV_RUN_DEFAULT);
     r = 0;

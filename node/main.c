@@ -65,7 +65,8 @@ static const char usage_text2[] =
     "                          the daemon: listens (default 127.0.0.1:7117), dials the peers in\n"
     "                          DATA/kortnod.conf, replicates live; stops cleanly on Ctrl-C\n"
     "  sync HOST:PORT NODEID   one exchange with a peer, both ways, until both are caught up\n"
-    "  status [--json]         the daemon's peers, last sync, entries waiting to be sent\n"
+    "  status [--json]         every peer by path (tcp, lan, bundle): last sync, entries it\n"
+    "                          lacks; what is waiting for the hub; LAN discovery\n"
     "  peer add HOST:PORT NODEID\n"
     "                          a peer for the daemon to dial\n"
     "\n"
@@ -595,10 +596,13 @@ out:
 }
 
 /* Import the export file at path (named shown to the user) into n and report; the exit status. */
-static int import_path(struct node *n, const char *path, const char *shown)
+static int import_path(struct node *n, const char *path, const char *shown,
+                       struct node_import_report *report)
 {
-    struct node_import_report rep;
-    int r = node_import(n, path, &rep, stdout, isatty(2) ? stderr : NULL);
+    struct node_import_report local;
+    struct node_import_report *repp = report ? report : &local;
+    int r = node_import(n, path, repp, stdout, isatty(2) ? stderr : NULL);
+    const struct node_import_report rep = *repp;
     printf("import %s: %llu records: %zu new, %zu already held, %zu refused, %zu fork proofs\n",
            shown, (unsigned long long)rep.records, rep.total.accepted, rep.total.duplicates,
            rep.total.rejected + rep.total.refused, rep.total.forks);
@@ -635,7 +639,7 @@ static int cmd_import(const char *dir, struct opts *o)
         return usage_error("%s", "import takes one FILE");
     if (open_node(dir, &n))
         return EXIT_FAIL;
-    int rc = import_path(n, o->argv[1], o->argv[1]);
+    int rc = import_path(n, o->argv[1], o->argv[1], NULL);
     node_close(n);
     return rc;
 }
@@ -651,6 +655,7 @@ static int cmd_bundle(const char *dir, struct opts *o)
     bool all = false;
     struct node *n = NULL;
     json_t *since = NULL;
+    struct node_bundle_about about = { .clock = NULL };
     uint8_t netkey[32];
     char tmp[4300], why[128];
     int rc = EXIT_FAIL, r;
@@ -689,10 +694,16 @@ static int cmd_bundle(const char *dir, struct opts *o)
         goto out;
     }
     snprintf(tmp, sizeof(tmp), "%s/.bundle-%s-%ld", dir, sub, (long)getpid());
+    about.made_ms = node_now_ms();
+    memcpy(about.node, n->id.pk, STORE_KEY_LEN);
+    if (!strcmp(sub, "export") && (r = node_clock_json(n, &about.clock)) < 0) {
+        fprintf(stderr, "kortnod: bundle export: reading the clock: %s\n", kn_strerror(r));
+        goto out;
+    }
     if (!strcmp(sub, "export")) {
         uint64_t count;
         if ((r = node_export(n, tmp, since, &count)) < 0 ||
-            (r = node_bundle_seal(netkey, tmp, out)) < 0) {
+            (r = node_bundle_seal(netkey, &about, tmp, out)) < 0) {
             fprintf(stderr, "kortnod: bundle export: %s: %s\n", out, kn_strerror(r));
             goto out;
         }
@@ -701,16 +712,34 @@ static int cmd_bundle(const char *dir, struct opts *o)
         rc = EXIT_OK;
     } else {
         /* Everything is checked before anything is read into the log. */
-        if ((r = node_bundle_open(netkey, o->argv[2], tmp, why, sizeof(why))) < 0) {
+        if ((r = node_bundle_open(netkey, o->argv[2], tmp, &about, why, sizeof(why))) < 0) {
             fprintf(stderr, "kortnod: bundle import: %s: %s; nothing was imported\n", o->argv[2],
                     why);
             goto out;
         }
-        rc = import_path(n, tmp, o->argv[2]);
+        char made[32], maker[9];
+        node_format_time(about.made_ms, made);
+        node_short_id(about.node, maker);
+        printf("bundle %s: made by node %s… at %s\n", o->argv[2], maker, made);
+        struct node_import_report rep;
+        rc = import_path(n, tmp, o->argv[2], &rep);
+        /* For `kortnod status`: when this peer was last heard of by hand. */
+        struct store_link l = { .path = "bundle",
+                                .last_ok_ms = node_now_ms(),
+                                .last_try_ms = node_now_ms(),
+                                .entries_in = rep.total.accepted };
+        memcpy(l.node, about.node, STORE_KEY_LEN);
+        l.clock = about.clock ? json_dumps(about.clock, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        if (memcmp(about.node, n->id.pk, STORE_KEY_LEN) != 0 &&
+            (r = store_link_note(n->store, &l)) < 0)
+            fprintf(stderr, "kortnod: bundle import: noting the bundle's maker: %s\n",
+                    kn_strerror(r));
+        free(l.clock);
     }
 out:
     if (n)
         remove(tmp);
+    json_decref(about.clock);
     sodium_memzero(netkey, sizeof(netkey));
     json_decref(since);
     node_close(n);
@@ -1001,75 +1030,19 @@ static int cmd_peer(const char *dir, struct opts *o)
     return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
-struct waiting_ctx {
-    json_t *peer_clock;
-    uint64_t waiting;
-};
-
-static int count_waiting(void *ud, const struct store_feed *f)
-{
-    struct waiting_ctx *w = ud;
-    char hex[STORE_ID_HEX_LEN + 1];
-    store_hex(f->author, STORE_KEY_LEN, hex);
-    json_int_t have = json_integer_value(json_object_get(w->peer_clock, hex));
-    if ((uint64_t)have < f->seq)
-        w->waiting += f->seq - (uint64_t)have;
-    return 0;
-}
-
 static int cmd_status(const char *dir, struct opts *o)
 {
     bool json = o->argc == 2 && !strcmp(o->argv[1], "--json");
     struct node *n;
-    json_error_t jerr;
-    char path[4200];
-
     if (o->argc > 2 || (o->argc == 2 && !json))
         return usage_error("%s", "status takes only --json");
     if (open_node(dir, &n))
         return EXIT_FAIL;
-    snprintf(path, sizeof(path), "%s/status.json", dir);
-    json_t *st = json_load_file(path, 0, &jerr);
-    uint64_t now = node_now_ms();
-    json_int_t updated = st ? json_integer_value(json_object_get(st, "updated_ms")) : 0;
-    bool running = st && now - (uint64_t)updated < 5000;
-    json_t *out = json_pack("{s:b,s:o}", "daemon_running", running, "peers", json_array());
-    size_t i;
-    json_t *p;
-    json_array_foreach (st ? json_object_get(st, "peers") : NULL, i, p) {
-        struct waiting_ctx w = { json_object_get(p, "peer_clock"), 0 };
-        store_clock(n->store, count_waiting, &w);
-        json_t *row =
-            json_pack("{s:O,s:O,s:b,s:O,s:I}", "addr", json_object_get(p, "addr"), "node",
-                      json_object_get(p, "node"), "connected",
-                      running && json_is_true(json_object_get(p, "connected")), "last_sync_ms",
-                      json_object_get(p, "last_sync_ms"), "waiting", (json_int_t)w.waiting);
-        json_array_append_new(json_object_get(out, "peers"), row);
-    }
-    if (json) {
-        json_dumpf(out, stdout, JSON_INDENT(2));
-        putchar('\n');
-    } else {
-        printf("daemon: %s\n", running ? "running"
-                               : st    ? "not running (last status is old)"
-                                       : "not running");
-        json_array_foreach (json_object_get(out, "peers"), i, p) {
-            json_int_t last = json_integer_value(json_object_get(p, "last_sync_ms"));
-            char when[64] = "never";
-            if (last > 0)
-                snprintf(when, sizeof(when), "%lld s ago",
-                         (long long)((json_int_t)now - last) / 1000);
-            printf("peer %s  node %.8s…  %s  last sync %s  %lld entries waiting to be sent\n",
-                   json_string_value(json_object_get(p, "addr")),
-                   json_string_value(json_object_get(p, "node")),
-                   json_is_true(json_object_get(p, "connected")) ? "connected" : "not connected",
-                   when, (long long)json_integer_value(json_object_get(p, "waiting")));
-        }
-    }
-    json_decref(out);
-    json_decref(st);
+    int r = node_status(n, json, stdout);
+    if (r < 0)
+        fprintf(stderr, "kortnod: status: %s\n", kn_strerror(r));
     node_close(n);
-    return EXIT_OK;
+    return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
 static int cmd_demo(struct opts *o)

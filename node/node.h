@@ -204,14 +204,21 @@ int node_export_feed(struct node *n, const char *path, const uint8_t author[STOR
 
 /*
  * node_bundle_seal() - out_path (written whole, then renamed) gets the file at plain_path
- * encrypted and authenticated with a key derived from the network key (node/sealed_bundle.c).
+ * encrypted and authenticated with a key derived from the network key (node/sealed_bundle.c),
+ * after a first chunk saying who made it and when (about; node_bundle_open gives it back).
  * node_bundle_open() - the reverse into plain_path, every chunk authenticated and the end
  * present; on failure plain_path is removed and why says what is wrong (another network or
  * altered: KN_ECRYPTO; cut off: KN_ETRUNC; not a bundle: KN_EFORMAT).
  */
-int node_bundle_seal(const uint8_t netkey[32], const char *plain_path, const char *out_path);
+struct node_bundle_about {
+    uint8_t node[STORE_KEY_LEN]; /* the node that made the bundle */
+    uint64_t made_ms;            /* when, by its clock */
+    json_t *clock; /* what it held then ({author hex: seq}), or NULL; open: the caller's */
+};
+int node_bundle_seal(const uint8_t netkey[32], const struct node_bundle_about *about,
+                     const char *plain_path, const char *out_path);
 int node_bundle_open(const uint8_t netkey[32], const char *in_path, const char *plain_path,
-                     char *why, size_t why_size);
+                     struct node_bundle_about *about, char *why, size_t why_size);
 
 /* node_domain_usage() - the list of steps and their options. */
 void node_domain_usage(FILE *out);
@@ -299,14 +306,20 @@ struct node_run_opts {
     struct node_peer_conf *peers;
     size_t npeers;
     enum node_log_level level;
-    uint64_t idle_ms; /* drop a peer silent this long (0: never) */
-    int reader;       /* watch the card readers: 1 on, 0 off, -1 by role (not on the hub) */
+    uint64_t idle_ms;     /* drop a peer silent this long (0: never) */
+    int reader;           /* watch the card readers: 1 on, 0 off, -1 by role (not on the hub) */
+    int lan;              /* LAN discovery: 1 on, 0 off, -1 auto (where the node listens beyond
+                           * loopback; never on the hub) */
+    int lan_port;         /* UDP port of the announcements (7118) */
+    const char *announce; /* IPV4:PORT to write into the log as this node's address, or NULL */
+    uint64_t forget_ms;   /* give up an announced address unreachable this long (7 days) */
 };
 
 /*
  * node_config_load() - DATA/kortnod.conf into *o: `listen = HOST:PORT` (default
- * 127.0.0.1:7117), `peer = HOST:PORT NODEID` lines and `reader = on|off` (default: on except
- * on the hub); # starts a comment. Strings live in
+ * 127.0.0.1:7117), `peer = HOST:PORT NODEID` lines, `reader = on|off` (default: on except
+ * on the hub), `lan = on|off|auto`, `lan_port = PORT`, `announce = IPV4:PORT` and
+ * `forget_after = SECONDS`; # starts a comment. Strings live in
  * *text, which the caller frees with node_config_free(). KN_EINVAL with the line in err.
  */
 int node_config_load(struct node *n, struct node_run_opts *o, char **text, char *err,
@@ -314,6 +327,12 @@ int node_config_load(struct node *n, struct node_run_opts *o, char **text, char 
 void node_config_free(struct node_run_opts *o, char *text);
 /* node_config_add_peer() - append a peer line to DATA/kortnod.conf. */
 int node_config_add_peer(struct node *n, const char *hostport, const char *node_hex);
+
+/*
+ * node_status() - `kortnod status` (node/cmd_status.c): per peer and path (tcp, lan, bundle)
+ * the last sync and what the peer lacks, and what waits for the hub, as text or JSON on out.
+ */
+int node_status(struct node *n, bool as_json, FILE *out);
 
 /* node_run() - the daemon: listen, dial, replicate, until SIGINT/SIGTERM. 0 on a clean stop. */
 int node_run(struct node *n, const struct node_run_opts *o);

@@ -6,8 +6,13 @@
  * nothing; a bundle of another network, an altered byte, or a cut-off file is refused before
  * anything of it is read into the log.
  *
- *   "KNSEAL01" (8 bytes) | secretstream header (24 bytes) |
+ *   "KNSEAL02" (8 bytes) | secretstream header (24 bytes) |
  *   chunks: length (4 bytes, big-endian, of what follows) | ciphertext (plaintext + 17 bytes)
+ *
+ * The first chunk's plaintext says who made the bundle and when, and what the maker held: node
+ * id (32 bytes), ms since 1970 (8, big-endian), the number of feeds that follow (4, big-endian;
+ * 0 when the maker held more than fit in one chunk), and each feed as author (32) and latest
+ * seq (8, big-endian). The rest is the export file.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +22,26 @@
 
 #include "node.h"
 
-#define MAGIC     "KNSEAL01"
+#define MAGIC     "KNSEAL02"
 #define MAGIC_LEN 8
 #define CHUNK     (64u << 10)
+#define ABOUT_LEN (STORE_KEY_LEN + 8 + 4) /* without the feeds */
+#define FEED_LEN  (STORE_KEY_LEN + 8)
+#define MAX_FEEDS ((CHUNK - ABOUT_LEN) / FEED_LEN)
+
+static void put_be(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+static uint64_t get_be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
 
 static void bundle_key(const uint8_t netkey[32],
                        uint8_t key[crypto_secretstream_xchacha20poly1305_KEYBYTES])
@@ -29,7 +51,8 @@ static void bundle_key(const uint8_t netkey[32],
                        sizeof(label) - 1, netkey, 32);
 }
 
-int node_bundle_seal(const uint8_t netkey[32], const char *plain_path, const char *out_path)
+int node_bundle_seal(const uint8_t netkey[32], const struct node_bundle_about *about,
+                     const char *plain_path, const char *out_path)
 {
     uint8_t key[crypto_secretstream_xchacha20poly1305_KEYBYTES];
     uint8_t header[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
@@ -56,6 +79,29 @@ int node_bundle_seal(const uint8_t netkey[32], const char *plain_path, const cha
     if (fwrite(MAGIC, 1, MAGIC_LEN, g) != MAGIC_LEN ||
         fwrite(header, 1, sizeof(header), g) != sizeof(header))
         r = KN_EIO;
+    if (r == 0) {
+        /* The about chunk, built in the plaintext buffer: it fits by construction. */
+        size_t nfeeds = json_object_size(about->clock), at = ABOUT_LEN;
+        const char *hex;
+        json_t *seq;
+        if (nfeeds > MAX_FEEDS)
+            nfeeds = 0;
+        memcpy(in, about->node, STORE_KEY_LEN);
+        put_be(in + STORE_KEY_LEN, about->made_ms, 8);
+        put_be(in + STORE_KEY_LEN + 8, nfeeds, 4);
+        json_object_foreach (nfeeds ? about->clock : NULL, hex, seq) {
+            if (store_unhex(hex, in + at, STORE_KEY_LEN) < 0)
+                memset(in + at, 0, STORE_KEY_LEN);
+            put_be(in + at + STORE_KEY_LEN, (uint64_t)json_integer_value(seq), 8);
+            at += FEED_LEN;
+        }
+        unsigned long long clen;
+        crypto_secretstream_xchacha20poly1305_push(&st, out, &clen, in, at, NULL, 0, 0);
+        uint8_t len[4];
+        put_be(len, clen, 4);
+        if (fwrite(len, 1, 4, g) != 4 || fwrite(out, 1, clen, g) != clen)
+            r = KN_EIO;
+    }
     /* Read ahead one chunk, so the last one is known when it is sealed. */
     size_t n = fread(in, 1, CHUNK, f);
     while (r == 0) {
@@ -97,7 +143,7 @@ out:
 }
 
 int node_bundle_open(const uint8_t netkey[32], const char *in_path, const char *plain_path,
-                     char *why, size_t why_size)
+                     struct node_bundle_about *about, char *why, size_t why_size)
 {
     uint8_t key[crypto_secretstream_xchacha20poly1305_KEYBYTES];
     uint8_t head[MAGIC_LEN + crypto_secretstream_xchacha20poly1305_HEADERBYTES];
@@ -106,7 +152,9 @@ int node_bundle_open(const uint8_t netkey[32], const char *in_path, const char *
             *out = kn_xmalloc(CHUNK);
     FILE *f = fopen(in_path, "rb"), *g = NULL;
     int r = 0;
-    bool final = false;
+    bool final = false, first = true;
+    if (about)
+        about->clock = NULL;
     snprintf(why, why_size, "%s", "");
     if (!f) {
         snprintf(why, why_size, "cannot read it");
@@ -155,12 +203,36 @@ int node_bundle_open(const uint8_t netkey[32], const char *in_path, const char *
             r = KN_ECRYPTO;
             goto out;
         }
+        final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+        if (first) {
+            /* Who made it, when, and what it held: a chunk of its own, never the last. */
+            uint64_t nfeeds = n >= ABOUT_LEN ? get_be(out + STORE_KEY_LEN + 8, 4) : 0;
+            if (n < ABOUT_LEN || final || n != ABOUT_LEN + nfeeds * FEED_LEN) {
+                snprintf(why, why_size, "a malformed first chunk");
+                r = KN_EFORMAT;
+                goto out;
+            }
+            if (about) {
+                memcpy(about->node, out, STORE_KEY_LEN);
+                about->made_ms = get_be(out + STORE_KEY_LEN, 8);
+                about->clock = nfeeds ? json_object() : NULL;
+                for (uint64_t i = 0; i < nfeeds; i++) {
+                    const uint8_t *feed = out + ABOUT_LEN + i * FEED_LEN;
+                    char hex[STORE_ID_HEX_LEN + 1];
+                    store_hex(feed, STORE_KEY_LEN, hex);
+                    json_object_set_new(
+                        about->clock, hex,
+                        json_integer((json_int_t)(get_be(feed + STORE_KEY_LEN, 8) & INT64_MAX)));
+                }
+            }
+            first = false;
+            continue;
+        }
         if (fwrite(out, 1, n, g) != n) {
             snprintf(why, why_size, "cannot write a temporary file");
             r = KN_EIO;
             goto out;
         }
-        final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
     }
     if (!final) {
         snprintf(why, why_size, "cut off (its last chunk is missing)");
@@ -169,6 +241,10 @@ int node_bundle_open(const uint8_t netkey[32], const char *in_path, const char *
 out:
     if (g && fclose(g) != 0 && r == 0)
         r = KN_EIO;
+    if (r < 0 && about) {
+        json_decref(about->clock);
+        about->clock = NULL;
+    }
     if (r < 0)
         remove(plain_path);
     if (f)

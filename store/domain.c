@@ -70,6 +70,18 @@ const char store__domain_schema_v6[] =
     "ALTER TABLE p_orders ADD COLUMN chip TEXT;"
     "CREATE INDEX p_orders_chip ON p_orders(chip) WHERE chip IS NOT NULL;";
 
+/*
+ * Version 7: where nodes say they can be dialled (node.address), and this node's own record of
+ * each peer and each path it reached it by (links: local, never part of the log or the digest).
+ */
+const char store__domain_schema_v7[] =
+    "CREATE TABLE p_addresses(node TEXT PRIMARY KEY, addr TEXT NOT NULL, seq INTEGER NOT NULL,"
+    "  at_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE links(node BLOB NOT NULL, path TEXT NOT NULL, addr TEXT NOT NULL DEFAULT '',"
+    "  last_ok_ms INTEGER NOT NULL DEFAULT 0, last_try_ms INTEGER NOT NULL DEFAULT 0,"
+    "  entries_in INTEGER NOT NULL DEFAULT 0, entries_out INTEGER NOT NULL DEFAULT 0,"
+    "  clock TEXT, dead_ms INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(node, path)) WITHOUT ROWID;";
+
 const char store__domain_schema[] =
     "CREATE TABLE p_applied(author BLOB NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL,"
     "  height INTEGER NOT NULL, type TEXT NOT NULL, status INTEGER NOT NULL,"
@@ -119,6 +131,7 @@ static const char *const projection[][2] = {
     { "p_orders", "order_id" },      { "p_appointments", "appointment" },
     { "p_meetings", "order_id, n" }, { "p_reserves", "reserve" },
     { "p_catalogue", "entry" },      { "p_invoices", "office, month" },
+    { "p_addresses", "node" },
 };
 #define NPROJECTION (sizeof(projection) / sizeof(projection[0]))
 
@@ -636,6 +649,9 @@ static int check_writer(struct dom_ctx *c, const uint8_t hub[STORE_KEY_LEN])
     if (!(c->ev->writers & (office_role ? DOM_W_OFFICE : DOM_W_MOBILE)))
         return dom_invalid(c, "a %s node may not write %s", office_role ? "office" : "mobile",
                            c->ev->type);
+    /* An address is about the writer itself, of no office. */
+    if (!strcmp(c->ev->type, "node.address"))
+        return 0;
     /* A mobile node works for every office it is enrolled for. */
     if (!same && !office_role) {
         if ((r = dom_row(c, &st, "SELECT 1 FROM p_node_offices WHERE node = ?1 AND office = ?2",

@@ -959,6 +959,26 @@ static int invoice_issued(struct dom_ctx *c)
                     ts(c));
 }
 
+/*
+ * A node says where its peers can dial it (HOST:PORT), or that they no longer can (no addr). Only
+ * about itself: the newest of its feed is what is kept.
+ */
+static int node_address(struct dom_ctx *c)
+{
+    char node[65], self[65], addr[DOM_MAX_TEXT + 1] = "";
+    TEXT(c, "node", node);
+    store_hex(c->e->author, STORE_KEY_LEN, self);
+    if (strcmp(node, self) != 0)
+        return dom_invalid(c, "a node announces only its own address");
+    if (dom_text(c, "addr", addr, sizeof(addr)) && !store_hostport_valid(addr))
+        return dom_invalid(c, "addr %s is not HOST:PORT with an IPv4 address", addr);
+    return dom_exec(c,
+                    "INSERT INTO p_addresses(node, addr, seq, at_ms) VALUES (?1, ?2, ?3, ?4)"
+                    " ON CONFLICT(node) DO UPDATE SET addr = ?2, seq = ?3, at_ms = ?4"
+                    " WHERE seq < ?3",
+                    "ttii", node, addr, (int64_t)c->e->seq, ts(c));
+}
+
 /* ---- the catalogue of event types ---- */
 
 #define HUB    DOM_W_HUB
@@ -1030,6 +1050,9 @@ static const struct dom_field f_reserve[] = { ID("reserve"), END };
 static const struct dom_field f_catalogue_added[] = { ID("entry"), ID("office"), T("person"),
                                                       T("unit"), END };
 static const struct dom_field f_entry[] = { ID("entry"), END };
+static const struct dom_field f_node_address[] = { { "node", DOM_F_NODE, true, NULL },
+                                                   T_OPT("addr"),
+                                                   END };
 static const struct dom_field f_invoice_issued[] = {
     ID("office"),    { "month", DOM_F_MONTH, true, NULL },
     U("handovers"),  U("extra_meetings"),
@@ -1071,6 +1094,7 @@ const struct dom_event store__dom_events[] = {
     { "catalogue.audited", HUB | OFFICE, "entry", "entry", f_entry, catalogue_audited },
     { "catalogue.removed", HUB | OFFICE, "entry", "entry", f_entry, catalogue_removed },
     { "invoice.issued", HUB, "office", "office", f_invoice_issued, invoice_issued },
+    { "node.address", HUB | OFFICE, NULL, NULL, f_node_address, node_address },
     { NULL, 0, NULL, NULL, NULL, NULL },
 };
 

@@ -178,6 +178,9 @@ static int migrate(struct store *s)
     /* Version 6: the chip serial a card was shipped with, for the reader at hand-over. */
     if (version < 6 && (r = exec(s, store__domain_schema_v6)) < 0)
         goto out;
+    /* Version 7: address announcements, and the local record of links to peers. */
+    if (version < 7 && (r = exec(s, store__domain_schema_v7)) < 0)
+        goto out;
     /* Later versions add their steps here, each guarded by version < N. */
     if (version < SCHEMA_VERSION) {
         char sql[64];

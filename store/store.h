@@ -26,7 +26,7 @@
 #include "kn.h"
 
 #define STORE_VERSION        1
-#define STORE_SCHEMA_VERSION 6  /* PRAGMA user_version of the database */
+#define STORE_SCHEMA_VERSION 7  /* PRAGMA user_version of the database */
 #define STORE_KEY_LEN        32 /* Ed25519 public key: the author / node id */
 #define STORE_SECRET_LEN     64 /* libsodium Ed25519 secret key (seed and public key) */
 #define STORE_HASH_LEN       32 /* BLAKE2b-256 */
@@ -556,6 +556,54 @@ struct store_card {
  */
 int store_card_get(struct store *s, const char *order, struct store_card *out);
 int store_card_by_chip(struct store *s, const char *chip, struct store_card *out);
+
+/*
+ * store_hostport_valid() - s is IPV4:PORT (dotted quad, port 1..65535), as node.address carries
+ * and the daemon dials.
+ */
+bool store_hostport_valid(const char *s);
+
+/* A node's address as its latest node.address says (store_addresses). */
+struct store_address {
+    uint8_t node[STORE_KEY_LEN];
+    char addr[64]; /* empty: the node withdrew its address */
+    uint64_t seq, at_ms;
+    char role[16]; /* as the hub enrolled it; empty for the hub itself or an unknown key */
+    bool near;     /* bound to an office that self is also bound to */
+};
+
+/*
+ * store_addresses() - every announced address, by node, with what it is to self (the node
+ * asking); cb returns non-zero to stop.
+ */
+int store_addresses(struct store *s, const uint8_t self[STORE_KEY_LEN],
+                    int (*cb)(void *data, const struct store_address *a), void *data);
+
+/*
+ * This node's own record of each peer and the path it reached it by: "tcp" (a configured or
+ * announced address), "lan" (found on the local network) or "bundle" (a file carried by hand).
+ * Local: never in the log, never sent.
+ */
+struct store_link {
+    uint8_t node[STORE_KEY_LEN];
+    char path[8];
+    char addr[128];       /* where it was last reached ("" for a bundle) */
+    uint64_t last_ok_ms;  /* last time both sides were caught up, or a bundle of it imported */
+    uint64_t last_try_ms; /* last attempt, successful or not */
+    uint64_t entries_in, entries_out;
+    uint64_t dead_ms; /* the address was given up at this time (0: not) */
+    char *clock;      /* JSON {author: seq} the peer held at last_ok_ms, or NULL */
+};
+
+/*
+ * store_link_note() - merge what l says into the record of (l->node, l->path): addr when not
+ * empty, the later of the times, entries added to the counts, clock when not NULL, dead_ms when
+ * not 0 (a success clears it). Its own small transaction (outside any other).
+ */
+int store_link_note(struct store *s, const struct store_link *l);
+
+/* store_links() - every record, by node and path; l->clock is valid during cb only. */
+int store_links(struct store *s, int (*cb)(void *data, const struct store_link *l), void *data);
 
 /*
  * store_last_error() - SQLite's message for the last failed database call, for the user.

@@ -64,14 +64,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     path(sealed, sizeof(sealed), "sealed");
     if (data[0] % 2 == 0) {
         put(in, data + 1, size - 1);
-        int r = node_bundle_open(netkey, in, plain, why, sizeof(why));
+        int r = node_bundle_open(netkey, in, plain, NULL, why, sizeof(why));
         FUZZ_CHECK(r == 0 || r == KN_ECRYPTO || r == KN_ETRUNC || r == KN_EFORMAT);
         FUZZ_CHECK(r == 0 || (why[0] && access(plain, F_OK) != 0));
         return 0;
     }
     put(in, data + 1, size - 1);
-    FUZZ_CHECK(node_bundle_seal(netkey, in, sealed) == 0);
-    FUZZ_CHECK(node_bundle_open(netkey, sealed, plain, why, sizeof(why)) == 0);
+    struct node_bundle_about about = { .made_ms = size }, back_about;
+    memset(about.node, data[0], sizeof(about.node));
+    FUZZ_CHECK(node_bundle_seal(netkey, &about, in, sealed) == 0);
+    FUZZ_CHECK(node_bundle_open(netkey, sealed, plain, &back_about, why, sizeof(why)) == 0);
+    FUZZ_CHECK(back_about.made_ms == about.made_ms &&
+               memcmp(back_about.node, about.node, sizeof(about.node)) == 0);
     size_t n, m;
     uint8_t *back = get(plain, &n), *s = get(sealed, &m);
     FUZZ_CHECK(n == size - 1 && memcmp(back, data + 1, n) == 0);
@@ -82,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         put(sealed, s, at); /* cut off there */
     }
-    int r = node_bundle_open(netkey, sealed, plain, why, sizeof(why));
+    int r = node_bundle_open(netkey, sealed, plain, NULL, why, sizeof(why));
     FUZZ_CHECK(r == KN_ECRYPTO || r == KN_ETRUNC || r == KN_EFORMAT);
     FUZZ_CHECK(access(plain, F_OK) != 0);
     free(back);

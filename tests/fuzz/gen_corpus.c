@@ -2,8 +2,8 @@
 /*
  * gen_corpus - write the fuzz targets' seed inputs: real signed entries, canonical payloads and
  * bundles, made with fixed keys so that every run writes the same bytes (Ed25519 signatures are
- * deterministic). Usage: gen_corpus DIR, which must hold entry/, payload/, bundle/, ingest/ and
- * msg/.
+ * deterministic). Usage: gen_corpus DIR, which must hold entry/, payload/, bundle/, ingest/,
+ * msg/ and lan/; gen_corpus DIR msg (or lan) writes that target's seeds alone.
  * The seeds committed in tests/fuzz/corpus/ come from `gen_corpus tests/fuzz/corpus`.
  */
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include <msgpack.h>
 #include <sodium.h>
 
+#include "lan.h"
 #include "sync.h"
 
 static const char *outdir;
@@ -429,17 +430,73 @@ static void gen_msgs(const struct feed *a)
     sync_buf_finish(&buf);
 }
 
+/* ---- LAN announcements (fuzz_lan): a mode byte, then a packet (even) or a plaintext (odd) ---- */
+
+static void gen_lan(void)
+{
+    static const uint8_t netkey[32] = { 7, 7, 7 }, other[32] = { 8 }; /* fuzz_lan.c's, another */
+    static const uint16_t ports[] = { 7117, 1, 65535 };
+    uint8_t key[32], other_key[32], nonce[LAN_NONCE_LEN];
+    uint8_t pkt[1 + LAN_PACKET_LEN], plain[1 + LAN_PLAIN_LEN + LAN_NONCE_LEN];
+    struct lan_announce a;
+    char name[32];
+
+    lan_key(netkey, key);
+    lan_key(other, other_key);
+    for (int role = 0; role <= LAN_ROLE_MAX; role++) {
+        memset(a.node, 0x11 * (role + 1), sizeof(a.node));
+        a.role = role;
+        a.port = ports[role];
+        a.time_ms = 1700000000000ull + (uint64_t)role;
+        memset(nonce, role + 1, sizeof(nonce));
+        pkt[0] = 0;
+        lan_encode_nonce(key, &a, nonce, pkt + 1);
+        snprintf(name, sizeof(name), "packet-role-%d", role);
+        put("lan", name, pkt, sizeof(pkt));
+        /* The same announcement as a plaintext to be sealed by the target, a bit flipped after. */
+        plain[0] = 3;
+        plain[1] = 1;
+        plain[2] = (uint8_t)role;
+        plain[3] = (uint8_t)(a.port >> 8);
+        plain[4] = (uint8_t)a.port;
+        memcpy(plain + 5, a.node, 32);
+        for (int i = 0; i < 8; i++)
+            plain[37 + i] = (uint8_t)(a.time_ms >> (56 - 8 * i));
+        memcpy(plain + 1 + LAN_PLAIN_LEN, nonce, sizeof(nonce));
+        snprintf(name, sizeof(name), "plain-role-%d", role);
+        put("lan", name, plain, sizeof(plain));
+    }
+    /* Plaintexts the decoder refuses behind the MAC; the last byte picks where to cut. */
+    plain[0] = 1;
+    plain[1] = 2;
+    put("lan", "plain-version-2", plain, sizeof(plain));
+    plain[1] = 1;
+    plain[2] = 3;
+    put("lan", "plain-role-3", plain, sizeof(plain));
+    plain[2] = 0;
+    plain[3] = plain[4] = 0;
+    put("lan", "plain-port-0", plain, sizeof(plain));
+    /* Packets refused in front of it: another network's, and a cut one. */
+    lan_encode_nonce(other_key, &a, nonce, pkt + 1);
+    put("lan", "packet-other-network", pkt, sizeof(pkt));
+    put("lan", "packet-cut", pkt, sizeof(pkt) - 1);
+}
+
 int main(int argc, char **argv)
 {
     struct feed a, b, c;
 
-    if (argc != 2 && !(argc == 3 && !strcmp(argv[2], "msg"))) {
-        fprintf(stderr, "usage: gen_corpus DIR [msg]\n");
+    if (argc != 2 && !(argc == 3 && (!strcmp(argv[2], "msg") || !strcmp(argv[2], "lan")))) {
+        fprintf(stderr, "usage: gen_corpus DIR [msg|lan]\n");
         return 2;
     }
     outdir = argv[1];
     if (sodium_init() < 0)
         die("sodium_init");
+    if (argc == 3 && !strcmp(argv[2], "lan")) { /* the LAN announcement seeds alone */
+        gen_lan();
+        return 0;
+    }
     feed_make(&a, 0x11, 6, "alpha");
     feed_make(&b, 0x22, 4, "beta: a longer text, so that a record crosses a chunk boundary");
     feed_make(&c, 0x33, 5, "gamma");
@@ -454,6 +511,7 @@ int main(int argc, char **argv)
     gen_entries(&a, &b);
     gen_bundles(&a, &b, &c);
     gen_msgs(&a);
+    gen_lan();
     feed_free(&a);
     feed_free(&b);
     feed_free(&c);

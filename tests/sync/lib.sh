@@ -28,7 +28,7 @@ ENROL_ENTRIES=2
 declare -A ENROLS=()
 
 sync_cleanup() {
-    local rc=$? pid f
+    local rc=${1:-$?} pid f # a caller's own EXIT trap passes the status
     trap - EXIT
     for pid in "${STARTED[@]}"; do
         kill -KILL "$pid" 2>/dev/null || true
@@ -44,7 +44,7 @@ sync_cleanup() {
         done
         echo "FAIL [$TEST_NAME]: exit status $rc (temporary directory removed: $T)" >&2
     fi
-    rm -rf "$T"
+    [[ -n "${KEEP_T:-}" ]] || rm -rf "$T"
     exit "$rc"
 }
 trap sync_cleanup EXIT
