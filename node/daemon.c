@@ -34,7 +34,7 @@
 #define BACKOFF_MAX_MS   60000
 #define LAN_PERIOD_MS    5000
 #define LAN_EXPIRE_MS    (4 * LAN_PERIOD_MS) /* a LAN peer not heard this long is gone */
-#define REFRESH_TICKS    400                 /* learned addresses read again every 10 s */
+#define REFRESH_TICKS    40                  /* learned addresses read again every second */
 #define NOTE_EVERY_MS    60000               /* a live link's record is kept this fresh */
 
 struct daemon;

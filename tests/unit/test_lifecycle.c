@@ -814,6 +814,57 @@ static void test_node_bound(void **state)
     finish(s);
 }
 
+struct addr_seen {
+    int n;
+    bool hub_seen, am_near;
+};
+
+static int count_address(void *data, const struct store_address *a)
+{
+    struct addr_seen *f = data;
+    f->n++;
+    if (memcmp(a->node, id_hub.pk, STORE_KEY_LEN) == 0)
+        f->hub_seen = memcmp(a->addr, "192.0.2.1:7117", 15) == 0 && a->role[0] == 0;
+    if (memcmp(a->node, id_am.pk, STORE_KEY_LEN) == 0)
+        f->am_near = a->near && memcmp(a->role, "mobile", 7) == 0;
+    return 0;
+}
+
+/* node.address: a node announces only itself; the newest of its feed is kept; no office. */
+static void test_node_address(void **state)
+{
+    (void)state;
+    struct store *s = base();
+    as(s, &id_am); /* a mobile node, about itself: applied */
+    OK(s, "node.address", now(), "s:node", hex_am, "s:addr", "10.1.2.3:7117");
+    assert_string_equal(q_text(s, "SELECT addr FROM p_addresses WHERE node = ?1", hex_am),
+                        "10.1.2.3:7117");
+    OK(s, "node.address", now(), "s:node", hex_am, "s:addr", "10.1.2.4:7117");
+    assert_string_equal(q_text(s, "SELECT addr FROM p_addresses WHERE node = ?1", hex_am),
+                        "10.1.2.4:7117");
+    OK(s, "node.address", now(), "s:node", hex_am); /* withdrawn */
+    assert_string_equal(q_text(s, "SELECT addr FROM p_addresses WHERE node = ?1", hex_am), "");
+    NO(s, "node.address", now(), "announces only its own address", "s:node", hex_a, "s:addr",
+       "10.1.2.3:7117");
+    NO(s, "node.address", now(), "is not HOST:PORT", "s:node", hex_am, "s:addr", "host:7117");
+    NO(s, "node.address", now(), "is not HOST:PORT", "s:node", hex_am, "s:addr", "10.1.2.3:0");
+    NO(s, "node.address", now(), "is not HOST:PORT", "s:node", hex_am, "s:addr", " 10.1.2.3:80");
+    as(s, &id_hub);
+    OK(s, "node.address", now(), "s:node", hex_hub, "s:addr", "192.0.2.1:7117");
+    as(s, &id_u); /* a key nobody bound */
+    NO(s, "node.address", now(), "not a node bound", "s:node", hex_u, "s:addr", "10.9.9.9:1");
+    /* what the daemon reads: the address, the writer's role, whether it shares an office */
+    struct addr_seen f = { 0 };
+    assert_int_equal(store_addresses(s, id_a.pk, count_address, &f), 0);
+    assert_int_equal(f.n, 2);
+    assert_true(f.hub_seen);
+    assert_true(f.am_near); /* storuman's mobile, seen from storuman's office */
+    f = (struct addr_seen){ 0 };
+    assert_int_equal(store_addresses(s, id_b.pk, count_address, &f), 0);
+    assert_false(f.am_near); /* seen from umea's office */
+    finish(s);
+}
+
 static void test_writers(void **state)
 {
     (void)state;
@@ -2359,6 +2410,7 @@ int main(void)
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_admins, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_node_bound, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_node_address, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_writers, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_card_life, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_appointments, test_setup, test_teardown),
