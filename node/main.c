@@ -33,11 +33,15 @@ static const char usage_text[] =
     "                          the latest seq held of every feed (--out: into a file)\n"
     "  export --out FILE [--since CLOCK.json]\n"
     "                          write the entries that a node with that clock lacks (all without)\n"
-    "  import FILE             verify and store the entries of an exported file\n"
+    "  import FILE [--progress]\n"
+    "                          verify and store the entries of an exported file\n"
     "  bundle export (--for CLOCK | --all) --out FILE\n"
     "                          what a peer with that clock (kortnod clock --out) lacks, sealed\n"
     "                          with the network key, for a USB stick or the post\n"
-    "  bundle import FILE      check a sealed bundle whole, then store its entries\n"
+    "  bundle import FILE [--progress]\n"
+    "                          check a sealed bundle whole, then store its entries (also while\n"
+    "                          the daemon runs; --progress: progress lines even when stderr is\n"
+    "                          not a terminal)\n"
     "  reader list             the card readers the smart card service (pcscd) has\n"
     "  reader read [READER] [--json]\n"
     "                          read the card in a reader: ATR, chip serial, HSA-id, and the\n"
@@ -597,11 +601,11 @@ out:
 
 /* Import the export file at path (named shown to the user) into n and report; the exit status. */
 static int import_path(struct node *n, const char *path, const char *shown,
-                       struct node_import_report *report)
+                       struct node_import_report *report, bool progress)
 {
     struct node_import_report local;
     struct node_import_report *repp = report ? report : &local;
-    int r = node_import(n, path, repp, stdout, isatty(2) ? stderr : NULL);
+    int r = node_import(n, path, repp, stdout, progress || isatty(2) ? stderr : NULL);
     const struct node_import_report rep = *repp;
     printf("import %s: %llu records: %zu new, %zu already held, %zu refused, %zu fork proofs\n",
            shown, (unsigned long long)rep.records, rep.total.accepted, rep.total.duplicates,
@@ -635,11 +639,21 @@ static int import_path(struct node *n, const char *path, const char *shown,
 static int cmd_import(const char *dir, struct opts *o)
 {
     struct node *n;
-    if (o->argc != 2 || o->argv[1][0] == '-')
+    const char *file = NULL;
+    bool progress = false;
+    for (o->i = 1; o->i < o->argc; o->i++) {
+        if (!strcmp(o->argv[o->i], "--progress"))
+            progress = true;
+        else if (o->argv[o->i][0] != '-' && !file)
+            file = o->argv[o->i];
+        else
+            return usage_error("%s", "import takes one FILE and --progress");
+    }
+    if (!file)
         return usage_error("%s", "import takes one FILE");
     if (open_node(dir, &n))
         return EXIT_FAIL;
-    int rc = import_path(n, o->argv[1], o->argv[1], NULL);
+    int rc = import_path(n, file, file, NULL, progress);
     node_close(n);
     return rc;
 }
@@ -656,12 +670,22 @@ static int cmd_bundle(const char *dir, struct opts *o)
     struct node *n = NULL;
     json_t *since = NULL;
     struct node_bundle_about about = { .clock = NULL };
+    const char *file = NULL;
+    bool progress = false;
     uint8_t netkey[32];
     char tmp[4300], why[128];
     int rc = EXIT_FAIL, r;
 
     if (!strcmp(sub, "import")) {
-        if (o->argc != 3 || o->argv[2][0] == '-')
+        for (o->i = 2; o->i < o->argc; o->i++) {
+            if (!strcmp(o->argv[o->i], "--progress"))
+                progress = true;
+            else if (o->argv[o->i][0] != '-' && !file)
+                file = o->argv[o->i];
+            else
+                return usage_error("%s", "bundle import takes one FILE and --progress");
+        }
+        if (!file)
             return usage_error("%s", "bundle import takes one FILE");
     } else if (!strcmp(sub, "export")) {
         for (o->i = 2; o->i < o->argc; o->i++) {
@@ -712,17 +736,17 @@ static int cmd_bundle(const char *dir, struct opts *o)
         rc = EXIT_OK;
     } else {
         /* Everything is checked before anything is read into the log. */
-        if ((r = node_bundle_open(netkey, o->argv[2], tmp, &about, why, sizeof(why))) < 0) {
-            fprintf(stderr, "kortnod: bundle import: %s: %s; nothing was imported\n", o->argv[2],
+        if ((r = node_bundle_open(netkey, file, tmp, &about, why, sizeof(why))) < 0) {
+            fprintf(stderr, "kortnod: bundle import: %s: %s; nothing was imported\n", file,
                     why);
             goto out;
         }
         char made[32], maker[9];
         node_format_time(about.made_ms, made);
         node_short_id(about.node, maker);
-        printf("bundle %s: made by node %s… at %s\n", o->argv[2], maker, made);
+        printf("bundle %s: made by node %s… at %s\n", file, maker, made);
         struct node_import_report rep;
-        rc = import_path(n, tmp, o->argv[2], &rep);
+        rc = import_path(n, tmp, file, &rep, progress);
         /* For `kortnod status`: when this peer was last heard of by hand. */
         struct store_link l = { .path = "bundle",
                                 .last_ok_ms = node_now_ms(),

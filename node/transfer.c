@@ -189,6 +189,25 @@ static void add_result(struct store_ingest_result *t, const struct store_ingest_
     t->released += r->released;
 }
 
+/*
+ * Progress of a large import: on a terminal one line rewritten at each chunk; elsewhere (a log,
+ * --progress into a file) a line at every tenth of the file, with the rate so far.
+ */
+static void show_progress(FILE *out, bool tty, uint64_t done, uint64_t total, uint64_t records,
+                          uint64_t t0, int *shown)
+{
+    int tenth = (int)(done * 10 / total);
+    if (!tty && tenth == *shown)
+        return;
+    *shown = tenth;
+    uint64_t ms = node_now_ms() - t0;
+    fprintf(out, "%simport: %d%% (%llu of %llu MiB), %llu entries, %llu entries/s%s",
+            tty ? "\r" : "", (int)(done * 100 / total), (unsigned long long)(done >> 20),
+            (unsigned long long)(total >> 20), (unsigned long long)records,
+            (unsigned long long)(ms ? records * 1000 / ms : 0), tty ? "" : "\n");
+    fflush(out);
+}
+
 int node_import(struct node *n, const char *path, struct node_import_report *rep, FILE *msgs,
                 FILE *progress)
 {
@@ -199,7 +218,9 @@ int node_import(struct node *n, const char *path, struct node_import_report *rep
     uint8_t *chunk = kn_xmalloc(IMPORT_CHUNK);
     uint64_t done = 0, total = 0;
     struct stat st;
-    int fd, r = 0;
+    int fd, r = 0, shown = -1;
+    bool tty = progress && isatty(fileno(progress));
+    uint64_t t0 = node_now_ms();
 
     memset(rep, 0, sizeof(*rep));
     sync_bundle_reader_init(&rd);
@@ -247,11 +268,9 @@ int node_import(struct node *n, const char *path, struct node_import_report *rep
         if (r < 0 && r != -EAGAIN)
             goto out;
         if (progress && total > 8 * IMPORT_CHUNK)
-            fprintf(progress, "\rimport: %llu of %llu MiB, %llu entries",
-                    (unsigned long long)(done >> 20), (unsigned long long)(total >> 20),
-                    (unsigned long long)rep->records);
+            show_progress(progress, tty, done, total, rep->records, t0, &shown);
     }
-    if (progress && total > 8 * IMPORT_CHUNK)
+    if (progress && total > 8 * IMPORT_CHUNK && tty)
         fputc('\n', progress);
     /* An empty file was never a bundle; a non-empty one without its trailer was cut off. */
     r = done == 0 ? KN_EFORMAT : sync_bundle_reader_end(&rd);
