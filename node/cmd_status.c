@@ -157,9 +157,14 @@ int node_status(struct node *n, bool as_json, FILE *out)
     json_t *hub_row = NULL;
     json_array_foreach (rows, i, p) {
         json_t *clock = json_object_get(p, "clock");
+        /* A peer holds its own feed whatever an older record says. */
+        uint8_t peer[STORE_KEY_LEN];
+        bool known =
+            store_unhex(json_string_value(json_object_get(p, "node")), peer, STORE_KEY_LEN) == 0;
         json_object_set_new(p, "waiting",
-                            json_is_object(clock) ? json_integer(waiting_for(n, clock, NULL))
-                                                  : json_null());
+                            json_is_object(clock)
+                                ? json_integer(waiting_for(n, clock, known ? peer : NULL))
+                                : json_null());
         if (have_hub && !strcmp(json_string_value(json_object_get(p, "node")), hubhex) &&
             json_is_object(clock) &&
             (!hub_row || json_integer_value(json_object_get(p, "last_sync_ms")) >
@@ -232,7 +237,9 @@ int node_status(struct node *n, bool as_json, FILE *out)
                 fprintf(out, ", %lld waiting for it",
                         (long long)json_integer_value(json_object_get(p, "waiting")));
             if (json_is_true(json_object_get(p, "forgotten")))
-                fprintf(out, " (address forgotten: unreachable)");
+                fprintf(out, "%s",
+                        !strcmp(pth, "lan") ? " (no longer heard on the LAN)"
+                                            : " (address forgotten: unreachable)");
             fputc('\n', out);
         }
     }

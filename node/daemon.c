@@ -36,6 +36,7 @@
 #define LAN_EXPIRE_MS    (4 * LAN_PERIOD_MS) /* a LAN peer not heard this long is gone */
 #define REFRESH_TICKS    40                  /* learned addresses read again every second */
 #define NOTE_EVERY_MS    60000               /* a live link's record is kept this fresh */
+#define MAX_LAN_PEERS    64                  /* LAN peers dialled at most (the rest ignored) */
 
 struct daemon;
 
@@ -574,11 +575,21 @@ static void on_lan_found(void *data, const struct lan_announce *a, const char *i
             snprintf(dl->host, sizeof(dl->host), "%s", ip);
             dl->port = a->port;
         }
-        if (dl->gone)
+        if (dl->gone) {
             logf_(d, NODE_LOG_INFO, "LAN: node %s… (%s) at %s:%d is heard again", id,
                   role_name(a->role), ip, a->port);
+            lan_announce_now(d->lan);
+        }
         dl->gone = false;
         dl->heard = now;
+        return;
+    }
+    size_t lan_dials = 0;
+    for (size_t k = 0; k < d->ndials; k++)
+        lan_dials += d->dials[k].source == DIAL_LAN && !d->dials[k].gone;
+    if (lan_dials >= MAX_LAN_PEERS) {
+        logf_(d, NODE_LOG_DEBUG, "LAN: node %s… at %s ignored: %d LAN peers already", id, ip,
+              MAX_LAN_PEERS);
         return;
     }
     size_t i = add_dial(d, ip, a->port, a->node, DIAL_LAN);
@@ -589,6 +600,7 @@ static void on_lan_found(void *data, const struct lan_announce *a, const char *i
     bool first = memcmp(d->n->id.pk, a->node, STORE_KEY_LEN) < 0;
     dl->next_try = first ? now : now + 3 * LAN_PERIOD_MS;
     d->lan_found++;
+    lan_announce_now(d->lan); /* the newcomer hears this node at once, not at its next period */
     logf_(d, NODE_LOG_INFO, "LAN: found node %s… (%s) at %s:%d, %llu ms after start; %s", id,
           role_name(a->role), ip, a->port, (unsigned long long)(now - d->start),
           first ? "dialling it" : "it dials this node");
@@ -602,26 +614,43 @@ static bool is_hub(struct daemon *d, const uint8_t *pk)
            store_unhex(hex, hub, STORE_KEY_LEN) == 0 && memcmp(hub, pk, STORE_KEY_LEN) == 0;
 }
 
-struct dead_addr {
+/* What the record of links says of a node's TCP path: when it was last reached, and an address
+ * given up (with when). */
+struct tcp_record {
     uint8_t node[STORE_KEY_LEN];
     char addr[128];
+    uint64_t last_ok_ms, dead_ms;
 };
 
 struct refresh {
     struct daemon *d;
-    struct dead_addr *dead;
-    size_t ndead;
+    struct tcp_record *rec;
+    size_t nrec;
+    char own[64]; /* this node's address as the log says it now */
+    bool own_found;
+    uint64_t own_at;
 };
 
-static int collect_dead(void *data, const struct store_link *l)
+static int collect_tcp(void *data, const struct store_link *l)
 {
     struct refresh *rf = data;
-    if (!l->dead_ms || strcmp(l->path, "tcp") != 0)
+    if (strcmp(l->path, "tcp") != 0)
         return 0;
-    rf->dead = kn_xrealloc(rf->dead, (rf->ndead + 1) * sizeof(*rf->dead));
-    memcpy(rf->dead[rf->ndead].node, l->node, STORE_KEY_LEN);
-    snprintf(rf->dead[rf->ndead++].addr, sizeof(rf->dead[0].addr), "%s", l->addr);
+    rf->rec = kn_xrealloc(rf->rec, (rf->nrec + 1) * sizeof(*rf->rec));
+    struct tcp_record *t = &rf->rec[rf->nrec++];
+    memcpy(t->node, l->node, STORE_KEY_LEN);
+    snprintf(t->addr, sizeof(t->addr), "%s", l->addr);
+    t->last_ok_ms = l->last_ok_ms;
+    t->dead_ms = l->dead_ms;
     return 0;
+}
+
+static const struct tcp_record *tcp_record(const struct refresh *rf, const uint8_t *node)
+{
+    for (size_t i = 0; i < rf->nrec; i++)
+        if (memcmp(rf->rec[i].node, node, STORE_KEY_LEN) == 0)
+            return &rf->rec[i];
+    return NULL;
 }
 
 #define MAX_LEARNED 32
@@ -634,11 +663,14 @@ static int learn_address(void *data, const struct store_address *a)
     char id[9], host[64];
     int port;
     if (memcmp(a->node, d->n->id.pk, STORE_KEY_LEN) == 0) {
-        if (d->announce && !strcmp(a->addr, d->announce))
-            d->announced = true;
+        rf->own_found = true;
+        rf->own_at = a->at_ms;
+        snprintf(rf->own, sizeof(rf->own), "%s", a->addr);
         return 0;
     }
-    bool wanted = a->near || !strcmp(a->role, "hub") || is_hub(d, a->node);
+    /* The hub dials nobody it learns of: the offices and laptops dial it. */
+    bool wanted = strcmp(d->n->role, "hub") != 0 &&
+                  (a->near || !strcmp(a->role, "hub") || is_hub(d, a->node));
     node_short_id(a->node, id);
     size_t learned = 0;
     for (size_t i = 0; i < d->ndials; i++) {
@@ -668,27 +700,46 @@ static int learn_address(void *data, const struct store_address *a)
             (dl->source == DIAL_CONF || (dl->source == DIAL_LOG && dl->seq == a->seq)))
             return 0;
     }
-    for (size_t i = 0; i < rf->ndead; i++)
-        if (memcmp(rf->dead[i].node, a->node, STORE_KEY_LEN) == 0 &&
-            !strcmp(rf->dead[i].addr, a->addr))
-            return 0; /* given up earlier; a new announcement brings it back */
+    /* Given up earlier: an announcement made since, or a contact since, brings it back. */
+    const struct tcp_record *t = tcp_record(rf, a->node);
+    if (t && t->dead_ms && !strcmp(t->addr, a->addr) && a->at_ms <= t->dead_ms)
+        return 0;
     size_t i = add_dial(d, host, port, a->node, DIAL_LOG);
     d->dials[i].seq = a->seq;
+    /* Unreachable since the last contact, or since it was announced: kept across restarts. */
+    uint64_t since = t && t->last_ok_ms > a->at_ms ? t->last_ok_ms : a->at_ms;
+    if (since && since < d->dials[i].alive_ms)
+        d->dials[i].alive_ms = since;
     logf_(d, NODE_LOG_INFO, "learned the address %s of node %s… (%s) from the log", a->addr, id,
           a->role[0] ? a->role : "hub");
     return 0;
 }
 
-/* Write this node's configured address into the log once (node.address), when it changed. */
-static void announce_address(struct daemon *d)
+#define REANNOUNCE_MS (86400000ull) /* an unchanged address is said again after a day */
+
+/*
+ * This node's address in the log (node.address), as configured: written when it changed, when
+ * it is a day old (peers that gave it up try again), or withdrawn (no addr) when `announce` was
+ * taken out of kortnod.conf.
+ */
+static void announce_address(struct daemon *d, const struct refresh *rf)
 {
     char json[256], reason[200], id[STORE_ID_HEX_LEN + 1];
+    const char *want = d->announce ? d->announce : "";
     uint8_t *payload = NULL;
     size_t len;
-    if (!d->announce || d->announced)
+    if (d->announced)
         return;
+    if (!strcmp(rf->own, want) &&
+        (!want[0] || (rf->own_found && node_now_ms() - rf->own_at < REANNOUNCE_MS))) {
+        d->announced = true; /* the log says it already */
+        return;
+    }
     store_hex(d->n->id.pk, STORE_KEY_LEN, id);
-    snprintf(json, sizeof(json), "{\"node\":\"%s\",\"addr\":\"%s\"}", id, d->announce);
+    if (want[0])
+        snprintf(json, sizeof(json), "{\"node\":\"%s\",\"addr\":\"%s\"}", id, want);
+    else
+        snprintf(json, sizeof(json), "{\"node\":\"%s\"}", id);
     int r = node_payload_from_json(json, &payload, &len, reason, sizeof(reason));
     if (r == 0)
         r = store_domain_write(d->n->store, "node.address", payload, len, node_now_ms(), NULL,
@@ -696,10 +747,13 @@ static void announce_address(struct daemon *d)
     free(payload);
     if (r == 0) {
         d->announced = true;
-        logf_(d, NODE_LOG_INFO, "announced this node's address %s in the log", d->announce);
+        if (want[0])
+            logf_(d, NODE_LOG_INFO, "announced this node's address %s in the log", want);
+        else
+            logf_(d, NODE_LOG_INFO, "withdrew this node's address %s from the log", rf->own);
     } else {
-        logf_(d, NODE_LOG_DEBUG, "cannot announce the address %s yet: %s", d->announce,
-              reason[0] ? reason : kn_strerror(r));
+        logf_(d, NODE_LOG_DEBUG, "cannot announce the address %s yet: %s",
+              want[0] ? want : "(none)", reason[0] ? reason : kn_strerror(r));
     }
 }
 
@@ -709,14 +763,13 @@ static void refresh_addresses(struct daemon *d)
     struct refresh rf = { .d = d };
     if (d->once)
         return;
-    if (strcmp(d->n->role, "hub") != 0 || d->announce) {
-        store_links(d->n->store, collect_dead, &rf);
-        int r = store_addresses(d->n->store, d->n->id.pk, learn_address, &rf);
-        if (r < 0)
-            logf_(d, NODE_LOG_WARN, "reading the announced addresses: %s", kn_strerror(r));
-    }
-    free(rf.dead);
-    announce_address(d);
+    store_links(d->n->store, collect_tcp, &rf);
+    int r = store_addresses(d->n->store, d->n->id.pk, learn_address, &rf);
+    if (r < 0)
+        logf_(d, NODE_LOG_WARN, "reading the announced addresses: %s", kn_strerror(r));
+    else
+        announce_address(d, &rf);
+    free(rf.rec);
 }
 
 /* Give up addresses that stay unreachable, and LAN peers no longer heard. */
@@ -999,7 +1052,12 @@ static void on_tick(uv_timer_t *t)
         return;
     }
     domain_kick(d);
-    if (!d->once && d->ticks % REFRESH_TICKS == 1)
+    /* Addresses: every second (the hub, which dials none, every 10 s); this node's own is
+     * looked at again every hour, so a day-old one is said again. */
+    if (!d->once && d->ticks % (40 * 3600) == 1)
+        d->announced = false;
+    if (!d->once &&
+        d->ticks % (strcmp(d->n->role, "hub") ? REFRESH_TICKS : 10 * REFRESH_TICKS) == 1)
         refresh_addresses(d);
     if (!d->once && d->ticks % 40 == 0)
         forget_dead(d, now);

@@ -168,6 +168,12 @@ static void on_timer(uv_timer_t *t)
     announce(t->data);
 }
 
+void lan_announce_now(struct lan *l)
+{
+    if (l)
+        announce(l);
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct lan *l = h->data;
@@ -217,7 +223,9 @@ static int lan_open(struct lan *l, enum lan_mode mode, const char *iface, int po
                     size_t why_size)
 {
     struct sockaddr_in addr;
-    const char *what, *bind_ip = mode == LAN_LOOPBACK ? LOOPBACK_BROADCAST : "0.0.0.0";
+    /* Bound to the group's address (not 0.0.0.0): only datagrams sent to the group arrive, never
+     * one sent to this host's own address and the port. */
+    const char *what, *bind_ip = mode == LAN_LOOPBACK ? LOOPBACK_BROADCAST : LAN_GROUP;
     int r;
 
     if (mode == LAN_MULTICAST && iface && strcmp(iface, "0.0.0.0") == 0)

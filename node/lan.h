@@ -100,13 +100,13 @@ struct lan_stats {
  * again 1 s after the start, so that a new node is found fast. Each announcement carries the
  * wall clock at sending (self->time_ms is not used).
  *
- * LAN_MULTICAST: binds 0.0.0.0:port with SO_REUSEADDR, joins LAN_GROUP on the interface whose
- * IPv4 address is iface (NULL or "0.0.0.0": the kernel chooses) and sends from it when given,
- * TTL 1, multicast loop on; sends to LAN_GROUP:port.
- * LAN_LOOPBACK: binds 127.255.255.255:port with SO_REUSEADDR and sends to it with broadcast on:
- * every such socket of the machine gets every announcement, and nothing sent to another address
- * (iface is not used). Linux accepts the bind because its local routing table holds a broadcast
- * route for 127.255.255.255 on lo (made with 127.0.0.1/8).
+ * LAN_MULTICAST: binds LAN_GROUP:port with SO_REUSEADDR (only the group's datagrams arrive), joins
+ * LAN_GROUP on the interface whose IPv4 address is iface (NULL or "0.0.0.0": the kernel chooses)
+ * and sends from it when given, TTL 1, multicast loop on; sends to LAN_GROUP:port. LAN_LOOPBACK:
+ * binds 127.255.255.255:port with SO_REUSEADDR and sends to it with broadcast on: every such socket
+ * of the machine gets every announcement, and nothing sent to another address (iface is not used).
+ * Linux accepts the bind because its local routing table holds a broadcast route for
+ * 127.255.255.255 on lo (made with 127.0.0.1/8).
  *
  * Every datagram received is decoded with the key derived from netkey; found(data, ...) is called
  * for each valid one whose node is not self->node. Invalid ones are counted (lan_get_stats) and
@@ -127,6 +127,13 @@ int lan_start(uv_loop_t *loop, enum lan_mode mode, const char *iface, int port,
  * lan_start() would refuse is ignored. The loop's thread only.
  */
 void lan_update(struct lan *l, const struct lan_announce *self);
+
+/*
+ * lan_announce_now() - one announcement now, beside the periodic ones: a node that hears a new
+ * node answers at once (to the group, never to the sender), so the newcomer finds it in about a
+ * round trip instead of at the next period. Accepts NULL. The loop's thread only.
+ */
+void lan_announce_now(struct lan *l);
 
 /* lan_get_stats() - the counters so far into *st. The loop's thread only. */
 void lan_get_stats(const struct lan *l, struct lan_stats *st);

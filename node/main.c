@@ -737,8 +737,7 @@ static int cmd_bundle(const char *dir, struct opts *o)
     } else {
         /* Everything is checked before anything is read into the log. */
         if ((r = node_bundle_open(netkey, file, tmp, &about, why, sizeof(why))) < 0) {
-            fprintf(stderr, "kortnod: bundle import: %s: %s; nothing was imported\n", file,
-                    why);
+            fprintf(stderr, "kortnod: bundle import: %s: %s; nothing was imported\n", file, why);
             goto out;
         }
         char made[32], maker[9];
@@ -749,7 +748,7 @@ static int cmd_bundle(const char *dir, struct opts *o)
         rc = import_path(n, tmp, file, &rep, progress);
         /* For `kortnod status`: when this peer was last heard of by hand. */
         struct store_link l = { .path = "bundle",
-                                .last_ok_ms = node_now_ms(),
+                                .last_ok_ms = rc == EXIT_OK ? node_now_ms() : 0,
                                 .last_try_ms = node_now_ms(),
                                 .entries_in = rep.total.accepted };
         memcpy(l.node, about.node, STORE_KEY_LEN);

@@ -970,7 +970,7 @@ static int node_address(struct dom_ctx *c)
     store_hex(c->e->author, STORE_KEY_LEN, self);
     if (strcmp(node, self) != 0)
         return dom_invalid(c, "a node announces only its own address");
-    if (dom_text(c, "addr", addr, sizeof(addr)) && !store_hostport_valid(addr))
+    if (dom_text(c, "addr", addr, sizeof(addr)) && addr[0] && !store_hostport_valid(addr))
         return dom_invalid(c, "addr %s is not HOST:PORT with an IPv4 address", addr);
     return dom_exec(c,
                     "INSERT INTO p_addresses(node, addr, seq, at_ms) VALUES (?1, ?2, ?3, ?4)"

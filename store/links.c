@@ -36,7 +36,8 @@ int store_addresses(struct store *s, const uint8_t self[STORE_KEY_LEN],
         " SELECT a.node, a.addr, a.seq, a.at_ms, coalesce(n.role, ''),"
         "  EXISTS(SELECT 1 FROM mine WHERE mine.office != '' AND (mine.office = n.office"
         "   OR mine.office IN (SELECT office FROM p_node_offices o WHERE o.node = a.node)))"
-        " FROM p_addresses a LEFT JOIN p_nodes n ON n.node = a.node ORDER BY a.node",
+        " FROM p_addresses a LEFT JOIN p_nodes n ON n.node = a.node"
+        " WHERE n.revoked_from IS NULL ORDER BY a.node",
         -1, &st, NULL));
     if (r < 0)
         return r;

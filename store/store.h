@@ -573,8 +573,8 @@ struct store_address {
 };
 
 /*
- * store_addresses() - every announced address, by node, with what it is to self (the node
- * asking); cb returns non-zero to stop.
+ * store_addresses() - every announced address of a node not revoked, by node, with what it is
+ * to self (the node asking); cb returns non-zero to stop.
  */
 int store_addresses(struct store *s, const uint8_t self[STORE_KEY_LEN],
                     int (*cb)(void *data, const struct store_address *a), void *data);

@@ -82,3 +82,16 @@ sleep 2
 ((n == $(grep -c "learned the address 127.0.0.1:${PORT[o]}" "$T/m.log"))) ||
     fail "the laptop dials the forgotten address again after a restart"
 ok "unreachable past forget_after: forgotten, and not dialled again after a restart"
+
+# `announce` taken out of kortnod.conf: the node withdraws its address from the log.
+sed -i '/^announce = /d' "$T/o/kortnod.conf"
+start o
+wait_log o "withdrew this node's address 127.0.0.1:${PORT[o]} from the log" 15 "o withdraws"
+kn "$T/o" log show --author "${NID[o]}" --json
+expect_rc 0 "log show at o"
+python3 -c '
+import json, sys
+last = [e for e in json.loads(sys.argv[1]) if e["type"] == "node.address"][-1]
+assert "addr" not in last["payload"], last
+' "$OUT" || fail "o's last node.address still names an address: $OUT"
+ok "without announce, o withdrew its address (a node.address with no addr)"

@@ -844,6 +844,9 @@ static void test_node_address(void **state)
                         "10.1.2.4:7117");
     OK(s, "node.address", now(), "s:node", hex_am); /* withdrawn */
     assert_string_equal(q_text(s, "SELECT addr FROM p_addresses WHERE node = ?1", hex_am), "");
+    OK(s, "node.address", now(), "s:node", hex_am, "s:addr", "10.1.2.5:7117");
+    OK(s, "node.address", now(), "s:node", hex_am, "s:addr", ""); /* withdrawn too */
+    assert_string_equal(q_text(s, "SELECT addr FROM p_addresses WHERE node = ?1", hex_am), "");
     NO(s, "node.address", now(), "announces only its own address", "s:node", hex_a, "s:addr",
        "10.1.2.3:7117");
     NO(s, "node.address", now(), "is not HOST:PORT", "s:node", hex_am, "s:addr", "host:7117");
