@@ -157,12 +157,16 @@ static int cmd_enrol(const char *dir, int argc, char **argv)
                until ? ", valid until " : "", until ? until : "", e->seq);
         if (out) {
             uint64_t count;
-            int r = node_export_feed(n, out, n->id.pk, e->seq, &count);
+            /* Everything the hub holds, not only its own feed: the enrolment depends on the
+             * newest entry the hub had applied (store_domain_write), which may be any node's,
+             * and the new node applies it only once that entry is there too. */
+            int r = node_export(n, out, NULL, &count);
             if (r < 0) {
                 fprintf(stderr, "kortnod: writing %s: %s\n", out, kn_strerror(r));
                 rc = 1;
             } else {
-                printf("wrote %s: the hub's feed up to the enrolment (%" PRIu64 " entries); "
+                printf("wrote %s: everything the hub holds, up to the enrolment (%" PRIu64
+                       " entries); "
                        "import it at the new node with `kortnod import %s`\n",
                        out, count, out);
             }

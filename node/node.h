@@ -196,13 +196,6 @@ bool node_reader_match(struct store *s, const struct reader_identity *id, char o
                        char *text, size_t text_size);
 
 /*
- * node_export_feed() - write to path a bundle of author's feed from seq 1 to upto: the hub's feed
- * up to an enrolment, for a new office to import before it ever reaches the hub.
- */
-int node_export_feed(struct node *n, const char *path, const uint8_t author[STORE_KEY_LEN],
-                     uint64_t upto, uint64_t *count);
-
-/*
  * node_bundle_seal() - out_path (written whole, then renamed) gets the file at plain_path
  * encrypted and authenticated with a key derived from the network key (node/sealed_bundle.c),
  * after a first chunk saying who made it and when (about; node_bundle_open gives it back).

@@ -76,22 +76,7 @@ static int collect_feed(void *ud, const struct store_feed *f)
     return 0;
 }
 
-static int export_feeds(struct node *n, const char *path, json_t *since, const uint8_t *only,
-                        uint64_t upto, uint64_t *count);
-
 int node_export(struct node *n, const char *path, json_t *since, uint64_t *count)
-{
-    return export_feeds(n, path, since, NULL, 0, count);
-}
-
-int node_export_feed(struct node *n, const char *path, const uint8_t author[STORE_KEY_LEN],
-                     uint64_t upto, uint64_t *count)
-{
-    return export_feeds(n, path, NULL, author, upto, count);
-}
-
-static int export_feeds(struct node *n, const char *path, json_t *since, const uint8_t *only,
-                        uint64_t upto, uint64_t *count)
 {
     struct export_ctx x = { .fd = -1, .n = n };
     struct feed_list feeds = { 0 };
@@ -118,11 +103,11 @@ static int export_feeds(struct node *n, const char *path, json_t *since, const u
         json_t *seq = since ? json_object_get(since, hex) : NULL;
         if (seq)
             have = (uint64_t)json_integer_value(seq);
-        if (have >= feeds.v[i].seq || (only && memcmp(only, feeds.v[i].author, STORE_KEY_LEN) != 0))
+        if (have >= feeds.v[i].seq)
             continue;
         /* Up to the feed's seq in the clock: a fork or a revocation stops a feed there. */
-        uint64_t to = upto && upto < feeds.v[i].seq ? upto : feeds.v[i].seq;
-        if ((r = store_range(n->store, feeds.v[i].author, have + 1, to, export_entry, &x)) < 0)
+        if ((r = store_range(n->store, feeds.v[i].author, have + 1, feeds.v[i].seq, export_entry,
+                             &x)) < 0)
             goto out;
     }
     sync_bundle_put_trailer(&x.buf, x.count);

@@ -3,9 +3,10 @@
 #
 # Enrolment. Entries of a key the hub has not enrolled are held by every node: not stored in the
 # log, not passed on, not applied; `node list` shows them. When the enrolment arrives they are
-# stored, passed on and applied. Offline enrolment: the hub writes its feed up to the enrolment
-# to a file (node enrol --out) that a new office imports before it ever reaches the hub; the
-# office's entries are then stored by a node that imports them with that file's entries.
+# stored, passed on and applied. Offline enrolment: the hub writes everything it holds up to the
+# enrolment to a file (node enrol --out) that a new office imports before it ever reaches the
+# hub; the office can write at once, and its entries are then stored by a node that imports them
+# with that file's entries.
 # Only the hub enrols.
 # shellcheck source=tests/trust/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -69,17 +70,25 @@ xfer r s
 ok "the enrolment arrives: r stores the 2 held entries and passes them on"
 
 # ---- offline enrolment: a new office that never reached the hub ----
+# The hub's newest applied entry is another node's (the enrolment depends on it).
+kn "$T/r" catalogue add --entry cat-r1 --office lycksele --person "P Person" --unit "Unit 1"
+expect_rc 0 "a catalogue entry at r"
+xfer r h
 office n h
 register h nyby
+kn "$T/h" office admin-add --office nyby --admin nyby-1 --name "Admin One"
+expect_rc 0 "an administrator for nyby"
 kn "$T/h" node enrol "${NID[n]}" --role office --office nyby --out "$T/enrol-n.bundle"
 expect_rc 0 "node enrol n --out"
 kn "$T/n" import "$T/enrol-n.bundle"
 expect_rc 0 "the new office imports its enrolment file"
 kn "$T/n" node list --json
 py 'import json,sys; d={x["node"]:x for x in json.loads(sys.argv[1])}; assert d[sys.argv[2]]["state"]=="enrolled", d' "${NID[n]}"
+kn "$T/n" catalogue add --entry cat-n1 --office nyby --person "N Person" --unit "Unit N"
+expect_rc 0 "a card-domain step at n right after the enrolment file (its binding applied)"
 kn "$T/n" log append --type test.note --body '{"n":1}'
 expect_rc 0 "append at n"
 office o h # an office that has seen nothing of the hub's feed yet
 xfer n o
-[[ $(seq_at o n) == 1 ]] || fail "o did not store n's entry with the enrolment in the same file"
+[[ $(seq_at o n) == 2 ]] || fail "o did not store n's entries with the enrolment in the same file"
 ok "offline enrolment: n imports the hub's file, and its entries are stored wherever they go with it"
