@@ -50,8 +50,9 @@ kn "$T/far" export --since "$T/hub.clock" --out "$T/far.plain"
 expect_rc 0 "plain export"
 sealed=$(stat -c %s "$T/far.knb")
 plain=$(stat -c %s "$T/far.plain")
-echo "sealed bundle: $sealed bytes, $((sealed / N)).$(((sealed % N) * 10 / N)) bytes per entry;" \
-    "plain export $plain bytes (+$(((sealed - plain) * 10000 / plain / 100)).$(((sealed - plain) * 10000 / plain % 100)) %)"
+awk -v s="$sealed" -v p="$plain" -v n="$N" 'BEGIN {
+    printf "sealed bundle: %d bytes, %.1f bytes per entry; plain export %d bytes (+%.2f %%)\n",
+        s, s / n, p, (s - p) * 100 / p }'
 echo "export: $export_ms ms ($((N * 1000 / (export_ms ? export_ms : 1))) entries/s)"
 t0=$(now_ms)
 kn "$T/cold" bundle import "$T/far.knb"
@@ -103,5 +104,6 @@ print(ms(sys.argv[2]) - ms(sys.argv[1]))' "$sx" "$sy")
     stop x TERM 10
     stop y TERM 10
 done
-echo "both found, from the second start: median $(pct 50 "${times[@]}") ms," \
-    "p90 $(pct 90 "${times[@]}") ms, max $(pct 100 "${times[@]}") ms ($MODE, $R runs)"
+echo "both found, from the second start (log timestamps, 1 ms resolution):" \
+    "median $(pct 50 "${times[@]}") ms, p90 $(pct 90 "${times[@]}") ms, max $(pct 100 "${times[@]}") ms" \
+    "($MODE, $R runs)"
