@@ -139,7 +139,7 @@ int node_status(struct node *n, bool as_json, FILE *out)
             json_object_set_new(row, "forgotten", json_true());
         if (json_is_true(json_object_get(p, "connected"))) {
             json_object_set_new(row, "connected", json_true());
-            json_object_set(row, "clock", json_object_get(p, "peer_clock"));
+            json_object_set(row, "live_waiting", json_object_get(p, "waiting"));
         }
         /* What moved since the daemon last wrote its record of the link. */
         static const char *const counts[][2] = { { "entries_in", "unnoted_in" },
@@ -161,10 +161,15 @@ int node_status(struct node *n, bool as_json, FILE *out)
         uint8_t peer[STORE_KEY_LEN];
         bool known =
             store_unhex(json_string_value(json_object_get(p, "node")), peer, STORE_KEY_LEN) == 0;
-        json_object_set_new(p, "waiting",
-                            json_is_object(clock)
-                                ? json_integer(waiting_for(n, clock, known ? peer : NULL))
-                                : json_null());
+        json_t *live = json_object_get(p, "live_waiting");
+        if (json_is_integer(live))
+            json_object_set(p, "waiting", live); /* the daemon's count, a second old at most */
+        else
+            json_object_set_new(p, "waiting",
+                                json_is_object(clock)
+                                    ? json_integer(waiting_for(n, clock, known ? peer : NULL))
+                                    : json_null());
+        json_object_del(p, "live_waiting");
         if (have_hub && !strcmp(json_string_value(json_object_get(p, "node")), hubhex) &&
             json_is_object(clock) &&
             (!hub_row || json_integer_value(json_object_get(p, "last_sync_ms")) >

@@ -119,7 +119,8 @@ struct daemon {
     const char *announce;      /* this node's address for the log, or NULL */
     bool announced;
     uint64_t forget_ms;
-    bool status_dirty; /* a link opened or closed: status.json is written at the next tick */
+    bool status_dirty;  /* a link opened or closed: status.json is written soon */
+    uint64_t status_at; /* loop time status.json was last written */
 };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -230,7 +231,8 @@ static void note_link(struct peer *p, bool ok)
     snprintf(l.path, sizeof(l.path), "%s", peer_path(p));
     if (p->dial >= 0)
         snprintf(l.addr, sizeof(l.addr), "%s", p->name);
-    json_t *held = ok ? peer_clock(p, NULL) : NULL;
+    /* The hub keeps no peer's clock: thousands of them, and it waits for no one. */
+    json_t *held = ok && strcmp(d->n->role, "hub") != 0 ? peer_clock(p, NULL) : NULL;
     char *clock = held ? json_dumps(held, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(held);
     if (ok)
@@ -893,29 +895,53 @@ static void close_all(struct daemon *d)
     }
 }
 
+/*
+ * Entries held here that the peer lacks, as far as we know: 0 once both sides are caught up;
+ * else from its clock, or -1 (not counted: on the hub, where thousands of peers would make
+ * status.json too costly to write every second).
+ */
+static json_int_t peer_waiting(struct daemon *d, struct peer *p, json_t *own)
+{
+    if (node_conn_caught_up(&p->conn))
+        return 0;
+    if (!own || !strcmp(d->n->role, "hub"))
+        return -1;
+    json_t *theirs = peer_clock(p, NULL);
+    const char *author;
+    json_t *seq;
+    json_int_t waiting = 0;
+    json_object_foreach (own, author, seq) {
+        json_int_t have = json_integer_value(json_object_get(theirs, author));
+        if (json_integer_value(seq) > have)
+            waiting += json_integer_value(seq) - have;
+    }
+    json_decref(theirs);
+    return waiting;
+}
+
 static json_t *peer_json(struct daemon *d, const char *addr, const uint8_t *pk, struct peer *p,
                          uint64_t last_sync, const char *path, const char *source, bool gone,
                          json_t *own)
 {
     char hex[STORE_ID_HEX_LEN + 1];
     store_hex(pk, STORE_KEY_LEN, hex);
-    (void)d;
+    json_int_t waiting = p ? peer_waiting(d, p, own) : -1;
     /* entries_in/out: this connection's; unnoted_*: not yet in the links record. */
     return json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:o,s:s,s:s,s:b}", "addr", addr, "node", hex,
                      "connected", p && p->conn.state == NODE_CONN_OPEN, "last_sync_ms",
                      (json_int_t)last_sync, "entries_in", (json_int_t)(p ? p->conn.entries_in : 0),
                      "entries_out", (json_int_t)(p ? p->conn.entries_out : 0), "unnoted_in",
                      (json_int_t)(p ? p->conn.entries_in - p->noted_in : 0), "unnoted_out",
-                     (json_int_t)(p ? p->conn.entries_out - p->noted_out : 0), "peer_clock",
-                     p ? peer_clock(p, own) : json_object(), "path", path, "source", source,
-                     "forgotten", gone);
+                     (json_int_t)(p ? p->conn.entries_out - p->noted_out : 0), "waiting",
+                     waiting >= 0 ? json_integer(waiting) : json_null(), "path", path, "source",
+                     source, "forgotten", gone);
 }
 
 /* DATA/status.json, for `kortnod status`: written whole and renamed into place. */
 static void write_status(struct daemon *d)
 {
     json_t *peers = json_array(), *own = NULL;
-    if (node_clock_json(d->n, &own) < 0)
+    if (strcmp(d->n->role, "hub") != 0 && node_clock_json(d->n, &own) < 0)
         own = NULL;
     for (size_t i = 0; i < d->ndials; i++) {
         char addr[80];
@@ -1043,8 +1069,10 @@ static void on_tick(uv_timer_t *t)
 {
     struct daemon *d = t->data;
     uint64_t now = uv_now(&d->loop);
-    if (!d->once && (++d->ticks % 40 == 0 || d->status_dirty)) {
+    /* Every second, and soon after a link opens or closes (at most 4 times a second). */
+    if (!d->once && (++d->ticks % 40 == 0 || (d->status_dirty && now - d->status_at >= 250))) {
         d->status_dirty = false;
+        d->status_at = now;
         write_status(d);
     }
     if (d->stopping) {
