@@ -70,7 +70,9 @@ struct dial {
     unsigned failures;
     uint64_t last_sync; /* ms, last time both sides were caught up */
     enum dial_source source;
-    bool gone;         /* DIAL_LOG: forgotten or moved; DIAL_LAN: no longer heard */
+    bool gone;         /* DIAL_LOG: forgotten, moved or no longer announced; DIAL_LAN: not heard */
+    bool forgotten;    /* gone as unreachable (DIAL_LOG) or not heard (DIAL_LAN): status says so */
+    bool seen;         /* DIAL_LOG: named by the log at the last reading of the addresses */
     bool passive;      /* DIAL_LAN: the peer dials us (the lower node id dials) */
     uint64_t seq;      /* DIAL_LOG: the node.address entry it came from */
     uint64_t alive_ms; /* DIAL_LOG: wall clock when added or last caught up */
@@ -560,6 +562,24 @@ static const char *role_name(int role)
     return role == 0 ? "hub" : role == 1 ? "office" : "mobile";
 }
 
+/* LAN peers not gone; *reuse (may be NULL) gets a gone one's index that is free, or ndials. */
+static size_t lan_peers(const struct daemon *d, size_t *reuse)
+{
+    size_t n = 0;
+    if (reuse)
+        *reuse = d->ndials;
+    for (size_t k = 0; k < d->ndials; k++) {
+        const struct dial *dl = &d->dials[k];
+        if (dl->source != DIAL_LAN)
+            continue;
+        if (!dl->gone)
+            n++;
+        else if (reuse && *reuse == d->ndials && !dl->peer)
+            *reuse = k;
+    }
+    return n;
+}
+
 /* An announcement heard on the LAN: a node of this network, at ip. */
 static void on_lan_found(void *data, const struct lan_announce *a, const char *ip)
 {
@@ -578,24 +598,32 @@ static void on_lan_found(void *data, const struct lan_announce *a, const char *i
             dl->port = a->port;
         }
         if (dl->gone) {
+            if (lan_peers(d, NULL) >= MAX_LAN_PEERS)
+                return;
             logf_(d, NODE_LOG_INFO, "LAN: node %s… (%s) at %s:%d is heard again", id,
                   role_name(a->role), ip, a->port);
             lan_announce_now(d->lan);
         }
-        dl->gone = false;
+        dl->gone = dl->forgotten = false;
         dl->heard = now;
         return;
     }
-    size_t lan_dials = 0;
-    for (size_t k = 0; k < d->ndials; k++)
-        lan_dials += d->dials[k].source == DIAL_LAN && !d->dials[k].gone;
-    if (lan_dials >= MAX_LAN_PEERS) {
+    size_t reuse;
+    if (lan_peers(d, &reuse) >= MAX_LAN_PEERS) {
         logf_(d, NODE_LOG_DEBUG, "LAN: node %s… at %s ignored: %d LAN peers already", id, ip,
               MAX_LAN_PEERS);
         return;
     }
-    size_t i = add_dial(d, ip, a->port, a->node, DIAL_LAN);
+    /* A node gone from the LAN leaves its slot to the next one: the list does not grow. */
+    size_t i = reuse < d->ndials ? reuse : add_dial(d, ip, a->port, a->node, DIAL_LAN);
     struct dial *dl = &d->dials[i];
+    if (i == reuse) {
+        memset(dl, 0, sizeof(*dl));
+        snprintf(dl->host, sizeof(dl->host), "%s", ip);
+        dl->port = a->port;
+        memcpy(dl->pk, a->node, STORE_KEY_LEN);
+        dl->source = DIAL_LAN;
+    }
     dl->heard = now;
     /* One side dials: the lower node id; the other waits, and dials after a while if nothing
      * came (its announcements may not reach the other side). */
@@ -684,8 +712,10 @@ static int learn_address(void *data, const struct store_address *a)
             continue;
         char was[80];
         snprintf(was, sizeof(was), "%s:%d", dl->host, dl->port);
-        if (wanted && !strcmp(was, a->addr))
+        if (wanted && !strcmp(was, a->addr)) {
+            dl->seen = true;
             return 0;
+        }
         dl->gone = true; /* superseded: the node says it is elsewhere now, or nowhere */
         logf_(d, NODE_LOG_INFO, "node %s… %s %s; forgetting the old address", id,
               a->addr[0] ? "announced a new address instead of" : "withdrew its address", was);
@@ -708,6 +738,7 @@ static int learn_address(void *data, const struct store_address *a)
         return 0;
     size_t i = add_dial(d, host, port, a->node, DIAL_LOG);
     d->dials[i].seq = a->seq;
+    d->dials[i].seen = true;
     /* Unreachable since the last contact, or since it was announced: kept across restarts. */
     uint64_t since = t && t->last_ok_ms > a->at_ms ? t->last_ok_ms : a->at_ms;
     if (since && since < d->dials[i].alive_ms)
@@ -766,11 +797,27 @@ static void refresh_addresses(struct daemon *d)
     if (d->once)
         return;
     store_links(d->n->store, collect_tcp, &rf);
+    for (size_t i = 0; i < d->ndials; i++)
+        d->dials[i].seen = false;
     int r = store_addresses(d->n->store, d->n->id.pk, learn_address, &rf);
-    if (r < 0)
+    if (r < 0) {
         logf_(d, NODE_LOG_WARN, "reading the announced addresses: %s", kn_strerror(r));
-    else
+    } else {
+        /* Learned addresses the log no longer gives: the node was revoked, or moved offices. */
+        for (size_t i = 0; i < d->ndials; i++) {
+            struct dial *dl = &d->dials[i];
+            char id[9];
+            if (dl->source != DIAL_LOG || dl->gone || dl->seen)
+                continue;
+            dl->gone = true;
+            node_short_id(dl->pk, id);
+            logf_(d, NODE_LOG_INFO,
+                  "node %s… is no longer one to dial (revoked, or of another office now); "
+                  "forgetting %s:%d",
+                  id, dl->host, dl->port);
+        }
         announce_address(d, &rf);
+    }
     free(rf.rec);
 }
 
@@ -784,12 +831,12 @@ static void forget_dead(struct daemon *d, uint64_t now)
             continue;
         node_short_id(dl->pk, id);
         if (dl->source == DIAL_LAN && now - dl->heard > LAN_EXPIRE_MS) {
-            dl->gone = true;
+            dl->gone = dl->forgotten = true;
             logf_(d, NODE_LOG_INFO, "LAN: node %s… at %s:%d is no longer heard", id, dl->host,
                   dl->port);
         } else if (dl->source == DIAL_LOG && dl->failures > 0 &&
                    node_now_ms() - dl->alive_ms > d->forget_ms) {
-            dl->gone = true;
+            dl->gone = dl->forgotten = true;
             struct store_link l = { .path = "tcp", .dead_ms = node_now_ms() };
             memcpy(l.node, dl->pk, STORE_KEY_LEN);
             snprintf(l.addr, sizeof(l.addr), "%s:%d", dl->host, dl->port);
@@ -910,7 +957,11 @@ static json_int_t peer_waiting(struct daemon *d, struct peer *p, json_t *own)
     const char *author;
     json_t *seq;
     json_int_t waiting = 0;
+    char self[STORE_ID_HEX_LEN + 1];
+    store_hex(p->conn.peer_id, STORE_KEY_LEN, self);
     json_object_foreach (own, author, seq) {
+        if (!strcmp(author, self))
+            continue; /* a peer holds its own feed */
         json_int_t have = json_integer_value(json_object_get(theirs, author));
         if (json_integer_value(seq) > have)
             waiting += json_integer_value(seq) - have;
@@ -949,7 +1000,7 @@ static void write_status(struct daemon *d)
         const struct dial *dl = &d->dials[i];
         json_array_append_new(peers, peer_json(d, addr, dl->pk, dl->peer, dl->last_sync,
                                                dl->source == DIAL_LAN ? "lan" : "tcp",
-                                               source_names[dl->source], dl->gone, own));
+                                               source_names[dl->source], dl->forgotten, own));
     }
     for (struct peer *p = d->peers; p; p = p->next)
         if (p->dial < 0 && p->conn.state == NODE_CONN_OPEN)

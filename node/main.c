@@ -76,8 +76,8 @@ static const char usage_text2[] =
     "  DATA/kortnod.conf also takes: reader = on|off, lan = on|off|auto (find nodes of this\n"
     "  network on the local network; auto: on for offices and laptops that listen beyond\n"
     "  127.0.0.1), lan_port = PORT (UDP, 7118), announce = IPV4:PORT (this node's address,\n"
-    "  written into the log for its hub and office to dial), forget_after = SECONDS (give up\n"
-    "  an announced address unreachable this long; 604800)\n"
+    "  written into the log: the nodes of its office dial it, and every node the hub's),\n"
+    "  forget_after = SECONDS (give up an announced address unreachable this long; 604800)\n"
     "\n"
     "Trust (the hub's key is the root; entries of keys it has not enrolled wait, revoked ones\n"
     "are refused):\n"
@@ -757,7 +757,9 @@ static int cmd_bundle(const char *dir, struct opts *o)
                                 .last_try_ms = node_now_ms(),
                                 .entries_in = rep.total.accepted };
         memcpy(l.node, about.node, STORE_KEY_LEN);
-        l.clock = about.clock ? json_dumps(about.clock, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        l.clock = about.clock && rc == EXIT_OK
+                      ? json_dumps(about.clock, JSON_COMPACT | JSON_SORT_KEYS)
+                      : NULL;
         if (memcmp(about.node, n->id.pk, STORE_KEY_LEN) != 0 &&
             (r = store_link_note(n->store, &l)) < 0)
             fprintf(stderr, "kortnod: bundle import: noting the bundle's maker: %s\n",

@@ -95,3 +95,22 @@ last = [e for e in json.loads(sys.argv[1]) if e["type"] == "node.address"][-1]
 assert "addr" not in last["payload"], last
 ' "$OUT" || fail "o's last node.address still names an address: $OUT"
 ok "without announce, o withdrew its address (a node.address with no addr)"
+
+# o announces again: the laptop takes the address back (an announcement newer than its giving
+# up). Then the hub revokes o: the laptop stops dialling it.
+stop o TERM 10
+echo "announce = 127.0.0.1:${PORT[o]}" >>"$T/o/kortnod.conf"
+n=$(grep -c "learned the address 127.0.0.1:${PORT[o]} of node" "$T/m.log")
+start o
+wait_log o "announced this node's address 127.0.0.1:${PORT[o]} in the log" 15 "o announces again"
+deadline=$(($(now_ms) + 30000))
+until (($(grep -c "learned the address 127.0.0.1:${PORT[o]} of node" "$T/m.log") > n)); do
+    (($(now_ms) < deadline)) || fail "the laptop does not take o's address back after a new announcement"
+    sleep 0.1
+done
+ok "a new announcement brings a forgotten address back"
+kn "$T/hub" node revoke "${NID[o]}"
+expect_rc 0 "the hub revokes o"
+wait_log m "node $(short o)… is no longer one to dial \(revoked, or of another office now\)" 30 \
+    "the laptop drops the revoked node's address"
+ok "o revoked: the laptop no longer dials its address"
