@@ -3,6 +3,7 @@
  * The card domain on the command line: one command per step an administrator or the hub takes,
  * `state digest`, and the reports.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -865,4 +866,119 @@ int node_cmd_domain(const char *dir, int argc, char **argv, bool *handled)
         }
     *handled = false;
     return 0;
+}
+
+/* ---- for the web interface (node/ui.c) ---- */
+
+int node_report_doc(struct node *n, const char *name, const struct store_report_args *a, char **csv,
+                    size_t *len, json_t **doc)
+{
+    static const struct {
+        const char *name;
+        enum store_report kind;
+    } reports[] = {
+        { "stock", STORE_REPORT_STOCK },
+        { "orders", STORE_REPORT_ORDERS },
+        { "conflicts", STORE_REPORT_CONFLICTS },
+        { "alerts", STORE_REPORT_ALERTS },
+        { "invoice", STORE_REPORT_INVOICE_OFFICES },
+        { "directory", STORE_REPORT_DIRECTORY },
+    };
+    size_t w = 0;
+    while (w < sizeof(reports) / sizeof(reports[0]) && strcmp(name, reports[w].name) != 0)
+        w++;
+    bool invoice = w == 4;
+    if (w == sizeof(reports) / sizeof(reports[0]) ||
+        (invoice && (!a->month || strlen(a->month) != 7 || a->month[4] != '-')))
+        return KN_EINVAL;
+    json_t *cols = NULL, *rows = NULL, *pcols = NULL, *providers = NULL;
+    int r = run_report(n, reports[w].kind, a, &cols, &rows);
+    if (r == 0 && invoice)
+        r = run_report(n, STORE_REPORT_INVOICE_PROVIDERS, a, &pcols, &providers);
+    if (r == 0 && csv) {
+        FILE *f = open_memstream(csv, len);
+        if (!f) {
+            r = -ENOMEM;
+        } else {
+            print_table(f, cols, rows, FMT_CSV, name);
+            if (invoice) {
+                fputc('\n', f);
+                print_table(f, pcols, providers, FMT_CSV, name);
+            }
+            fclose(f);
+        }
+    } else if (r == 0) {
+        *doc = invoice ? json_pack("{s:s,s:O,s:O}", "month", a->month, "offices", rows,
+                                   "care_providers", providers)
+                       : json_incref(rows);
+    }
+    json_decref(cols);
+    json_decref(rows);
+    json_decref(pcols);
+    json_decref(providers);
+    return r;
+}
+
+json_t *node_steps_doc(void)
+{
+    static const char *const kinds[] = { [STORE_FIELD_NONE] = "text",
+                                         [STORE_FIELD_TEXT] = "text",
+                                         [STORE_FIELD_UINT] = "uint",
+                                         [STORE_FIELD_BOOL] = "bool",
+                                         [STORE_FIELD_BIN] = "bin" };
+    json_t *list = json_array();
+    for (size_t i = 0; i < NSTEPS; i++) {
+        const char *names[24];
+        bool req[24];
+        size_t nf = store_domain_type_fields(steps[i].type, names, req, 24);
+        json_t *fields = json_array();
+        for (size_t k = 0; k < nf; k++)
+            json_array_append_new(fields,
+                                  json_pack("{s:s,s:s,s:b}", "name", names[k], "kind",
+                                            kinds[store_domain_field_kind(steps[i].type, names[k])],
+                                            "required", req[k]));
+        json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s,s:o}", "type", steps[i].type, "cmd",
+                                              steps[i].cmd, "sub", steps[i].sub, "who",
+                                              steps[i].help, "fields", fields));
+    }
+    return list;
+}
+
+int node_step_json(struct node *n, const char *type, json_t *body, char *reason, size_t reason_size,
+                   char *err, size_t err_size)
+{
+    static const char *const personal[] = { "holder", "pnr", "phone", "email", "hsa_id", NULL };
+    size_t i = 0;
+    while (i < NSTEPS && strcmp(steps[i].type, type) != 0)
+        i++;
+    if (i == NSTEPS) {
+        snprintf(err, err_size, "no step %s (GET /api/steps lists them)", type);
+        return KN_EINVAL;
+    }
+    for (const char *const *p = personal; *p; p++)
+        if (json_object_get(body, *p)) {
+            snprintf(err, err_size,
+                     "personal data (%s) is not taken here: it is sealed only by kortnod order "
+                     "place and reserve issue",
+                     *p);
+            return KN_EINVAL;
+        }
+    const char *names[24];
+    bool req[24];
+    size_t nf = store_domain_type_fields(type, names, req, 24);
+    for (size_t k = 0; k < nf; k++)
+        if (store_domain_field_kind(type, names[k]) == STORE_FIELD_BOOL && req[k] &&
+            !json_object_get(body, names[k]))
+            json_object_set_new(body, names[k], json_false());
+    uint8_t *payload = NULL;
+    size_t len;
+    char *text = json_dumps(body, JSON_COMPACT);
+    int r = text ? node_payload_from_json(text, &payload, &len, err, err_size) : -ENOMEM;
+    free(text);
+    if (r < 0)
+        return r;
+    struct store_entry e;
+    r = store_domain_write(n->store, type, payload, len, node_now_ms(), &e, reason, reason_size);
+    free(payload);
+    return r < 0 ? r : (int)(e.seq > INT32_MAX ? INT32_MAX : e.seq);
 }

@@ -103,7 +103,7 @@ static void describe(struct node *n, const char *node_hex, const uint8_t *hub, c
         snprintf(out, size, "node %.8s… (%s, %s)", node_hex, t.role, t.office);
 }
 
-int node_status(struct node *n, bool as_json, FILE *out)
+int node_status_doc(struct node *n, json_t *live, json_t **out)
 {
     char path[4200], hubhex[STORE_ID_HEX_LEN + 1] = "";
     uint8_t hub[STORE_KEY_LEN];
@@ -115,10 +115,11 @@ int node_status(struct node *n, bool as_json, FILE *out)
     bool have_hub = store_meta_get(n->store, "hub", hubhex, sizeof(hubhex)) == 0 &&
                     store_unhex(hubhex, hub, STORE_KEY_LEN) == 0;
     bool am_hub = have_hub && memcmp(hub, n->id.pk, STORE_KEY_LEN) == 0;
+    /* The daemon's own view when it asks (the web interface), else what it last wrote. */
     snprintf(path, sizeof(path), "%s/status.json", n->dir);
-    json_t *st = json_load_file(path, 0, &jerr);
+    json_t *st = live ? json_incref(live) : json_load_file(path, 0, &jerr);
     json_int_t updated = st ? json_integer_value(json_object_get(st, "updated_ms")) : 0;
-    bool running = st && now - (uint64_t)updated < 5000;
+    bool running = live || (st && now - (uint64_t)updated < 5000);
     int r = store_links(n->store, add_link, rows);
     if (r < 0) {
         json_decref(st);
@@ -161,9 +162,9 @@ int node_status(struct node *n, bool as_json, FILE *out)
         uint8_t peer[STORE_KEY_LEN];
         bool known =
             store_unhex(json_string_value(json_object_get(p, "node")), peer, STORE_KEY_LEN) == 0;
-        json_t *live = json_object_get(p, "live_waiting");
-        if (json_is_integer(live))
-            json_object_set(p, "waiting", live); /* the daemon's count, a second old at most */
+        json_t *counted = json_object_get(p, "live_waiting");
+        if (json_is_integer(counted))
+            json_object_set(p, "waiting", counted); /* the daemon's count, a second old at most */
         else
             json_object_set_new(p, "waiting",
                                 json_is_object(clock)
@@ -187,17 +188,41 @@ int node_status(struct node *n, bool as_json, FILE *out)
             "connected", hub_row && json_is_true(json_object_get(hub_row, "connected")));
     }
     json_t *lan = running ? json_object_get(st, "lan") : NULL;
-    json_t *doc = json_pack("{s:b,s:O,s:o,s:o}", "daemon_running", running, "lan",
-                            lan ? lan : json_null(), "hub", hubj, "peers", rows);
+    *out = json_pack("{s:b,s:b,s:O,s:o,s:o}", "daemon_running", running, "status_seen", st != NULL,
+                     "lan", lan ? lan : json_null(), "hub", hubj, "peers", rows);
+    json_decref(st);
+    return 0;
+}
+
+int node_status(struct node *n, bool as_json, FILE *out)
+{
+    json_t *doc, *p, *rows, *hubj, *lan;
+    uint64_t now = node_now_ms();
+    char hubhex[STORE_ID_HEX_LEN + 1] = "";
+    uint8_t hub[STORE_KEY_LEN];
+    size_t i;
+    int r = node_status_doc(n, NULL, &doc);
+    if (r < 0)
+        return r;
+    bool running = json_is_true(json_object_get(doc, "daemon_running"));
+    bool have_hub = store_meta_get(n->store, "hub", hubhex, sizeof(hubhex)) == 0 &&
+                    store_unhex(hubhex, hub, STORE_KEY_LEN) == 0;
+    rows = json_object_get(doc, "peers");
+    hubj = json_object_get(doc, "hub");
+    lan = json_object_get(doc, "lan");
+    if (!json_is_object(lan))
+        lan = NULL;
     if (as_json) {
+        json_object_del(doc, "status_seen");
         json_dumpf(doc, out, JSON_INDENT(2));
         fputc('\n', out);
     } else {
         char when[32], who[160];
         fprintf(out, "daemon: %s\n",
                 running ? "running"
-                : st    ? "not running (its last status is old)"
-                        : "not running");
+                : json_is_true(json_object_get(doc, "status_seen"))
+                    ? "not running (its last status is old)"
+                    : "not running");
         if (lan)
             fprintf(out, "LAN discovery: %s; %lld node(s) found\n",
                     json_string_value(json_object_get(lan, "state")),
@@ -249,6 +274,5 @@ int node_status(struct node *n, bool as_json, FILE *out)
         }
     }
     json_decref(doc);
-    json_decref(st);
     return 0;
 }

@@ -55,6 +55,7 @@ int node_config_load(struct node *n, struct node_run_opts *o, char **text, char 
     o->lan = -1;
     o->lan_port = 7118;
     o->forget_ms = 7ull * 86400 * 1000;
+    o->ui = "127.0.0.1:7180";
     *text = NULL;
     free(path);
     if (!f)
@@ -105,6 +106,9 @@ int node_config_load(struct node *n, struct node_run_opts *o, char **text, char 
         } else if (!strcmp(key, "forget_after") &&
                    uint_value(value, 1, 10ull * 365 * 86400, &v) == 0) {
             o->forget_ms = v * 1000;
+        } else if (!strcmp(key, "ui") && (!strcmp(value, "off") || !strncmp(value, "127.", 4) ||
+                                          !strncmp(value, "localhost:", 10))) {
+            o->ui = value;
         } else if (!strcmp(key, "peer")) {
             char *space = strchr(value, ' ');
             o->peers = kn_xrealloc(o->peers, (o->npeers + 1) * sizeof(*o->peers));
@@ -123,7 +127,7 @@ int node_config_load(struct node *n, struct node_run_opts *o, char **text, char 
         snprintf(err, errsize,
                  "%s/%s line %zu: want `listen = HOST:PORT`, `peer = HOST:PORT NODEID`, "
                  "`reader = on|off`, `lan = on|off|auto`, `lan_port = PORT`, "
-                 "`announce = IPV4:PORT` or `forget_after = SECONDS`",
+                 "`announce = IPV4:PORT`, `forget_after = SECONDS` or `ui = 127.0.0.1:PORT|off`",
                  n->dir, NODE_CONF_FILE, lineno);
     return r;
 }

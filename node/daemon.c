@@ -19,6 +19,7 @@
 #include "lan.h"
 #include "node.h"
 #include "reader.h"
+#include "ui.h"
 
 #define TICK_MS 25
 /* Entries given a place in the order or applied per loop turn while the card domain catches up. */
@@ -121,6 +122,7 @@ struct daemon {
     const char *announce;      /* this node's address for the log, or NULL */
     bool announced;
     uint64_t forget_ms;
+    struct ui *ui;      /* the web interface, or NULL */
     bool status_dirty;  /* a link opened or closed: status.json is written soon */
     uint64_t status_at; /* loop time status.json was last written */
 };
@@ -936,6 +938,8 @@ static void close_all(struct daemon *d)
     d->rw = NULL;
     lan_stop(d->lan);
     d->lan = NULL;
+    ui_stop(d->ui);
+    d->ui = NULL;
     if (!uv_is_closing((uv_handle_t *)&d->sigint)) {
         uv_close((uv_handle_t *)&d->sigint, NULL);
         uv_close((uv_handle_t *)&d->sigterm, NULL);
@@ -988,8 +992,8 @@ static json_t *peer_json(struct daemon *d, const char *addr, const uint8_t *pk, 
                      source, "forgotten", gone);
 }
 
-/* DATA/status.json, for `kortnod status`: written whole and renamed into place. */
-static void write_status(struct daemon *d)
+/* The daemon's live view: what status.json holds, and what the web interface shows. */
+static json_t *status_doc(struct daemon *d)
 {
     json_t *peers = json_array(), *own = NULL;
     if (strcmp(d->n->role, "hub") != 0 && node_clock_json(d->n, &own) < 0)
@@ -1038,6 +1042,20 @@ static void write_status(struct daemon *d)
                             json_pack("{s:s,s:s,s:o}", "service", d->reader_service, "detail",
                                       d->reader_detail, "readers", list));
     }
+    if (d->ui)
+        json_object_set_new(doc, "ui", json_string(ui_url(d->ui)));
+    return doc;
+}
+
+static json_t *ui_live(void *data)
+{
+    return status_doc(data);
+}
+
+/* DATA/status.json, for `kortnod status` and `kortnod ui`: written whole, renamed into place. */
+static void write_status(struct daemon *d)
+{
+    json_t *doc = status_doc(d);
     size_t len = strlen(d->n->dir) + 32;
     char *path = kn_xmalloc(len), *tmp = kn_xmalloc(len);
     snprintf(path, len, "%s/status.json", d->n->dir);
@@ -1274,6 +1292,26 @@ static void daemon_finish(struct daemon *d)
     sodium_memzero(d->netkey, sizeof(d->netkey));
 }
 
+/* The web interface, as configured (`ui = HOST:PORT|off`; 127.0.0.1 only). */
+static void start_ui(struct daemon *d, const struct node_run_opts *o)
+{
+    char host[64], why[200];
+    int port;
+    if (!o->ui || !strcmp(o->ui, "off")) {
+        logf_(d, NODE_LOG_INFO, "web interface off (ui = off)");
+        return;
+    }
+    if (parse_hostport(o->ui, host, &port) < 0) {
+        logf_(d, NODE_LOG_ERROR, "web interface: ui = %s is not HOST:PORT", o->ui);
+        return;
+    }
+    if (ui_start(&d->loop, d->n, host, port, ui_live, d, &d->ui, why, sizeof(why)) < 0) {
+        logf_(d, NODE_LOG_WARN, "web interface off: %s", why);
+        return;
+    }
+    logf_(d, NODE_LOG_INFO, "web interface on %s (kortnod ui opens it, logged in)", ui_url(d->ui));
+}
+
 int node_run(struct node *n, const struct node_run_opts *o)
 {
     struct daemon d;
@@ -1305,6 +1343,7 @@ int node_run(struct node *n, const struct node_run_opts *o)
     }
     d.start = uv_now(&d.loop);
     start_lan(&d, o, host, port);
+    start_ui(&d, o);
     uv_timer_start(&d.tick, on_tick, 0, TICK_MS);
     uv_run(&d.loop, UV_RUN_DEFAULT);
     r = 0;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "kn_config.h"
 #include "node.h"
+#include "ui.h"
 #include "reader.h"
 #include "sync.h"
 
@@ -65,19 +67,23 @@ static const char usage_text[] =
     "\n";
 static const char usage_text2[] =
     "Sync over the network (encrypted: secret handshake and box-stream):\n"
-    "  run [--listen HOST:PORT] [--log-level L] [--idle-timeout S]\n"
+    "  run [--listen HOST:PORT] [--ui 127.0.0.1:PORT|off] [--log-level L] [--idle-timeout S]\n"
     "                          the daemon: listens (default 127.0.0.1:7117), dials the peers in\n"
-    "                          DATA/kortnod.conf, replicates live; stops cleanly on Ctrl-C\n"
+    "                          DATA/kortnod.conf, replicates live, serves the web interface\n"
+    "                          (default 127.0.0.1:7180); stops cleanly on Ctrl-C\n"
+    "  ui [--print]            open the web interface in the browser, logged in by a one-time\n"
+    "                          link (--print: only print the link); the daemon must run\n"
     "  sync HOST:PORT NODEID   one exchange with a peer, both ways, until both are caught up\n"
     "  status [--json]         every peer by path (tcp, lan, bundle): last sync, entries it\n"
     "                          lacks; what is waiting for the hub; LAN discovery\n"
     "  peer add HOST:PORT NODEID\n"
     "                          a peer for the daemon to dial\n"
-    "  DATA/kortnod.conf also takes: reader = on|off, lan = on|off|auto (find nodes of this\n"
-    "  network on the local network; auto: on for offices and laptops that listen beyond\n"
-    "  127.0.0.1), lan_port = PORT (UDP, 7118), announce = IPV4:PORT (this node's address,\n"
-    "  written into the log: the nodes of its office dial it, and every node the hub's),\n"
-    "  forget_after = SECONDS (give up an announced address unreachable this long; 604800)\n"
+    "  DATA/kortnod.conf also takes: ui = 127.0.0.1:PORT|off, reader = on|off, lan =\n"
+    "  on|off|auto (find nodes of this network on the local network; auto: on for offices and\n"
+    "  laptops that listen beyond 127.0.0.1), lan_port = PORT (UDP, 7118), announce =\n"
+    "  IPV4:PORT (this node's address, written into the log: the nodes of its office dial it,\n"
+    "  and every node the hub's), forget_after = SECONDS (give up an announced address\n"
+    "  unreachable this long; 604800)\n"
     "\n"
     "Trust (the hub's key is the root; entries of keys it has not enrolled wait, revoked ones\n"
     "are refused):\n"
@@ -808,11 +814,12 @@ static int cmd_run(const char *dir, struct opts *o)
     struct node_run_opts ro;
     struct node *n;
     char *text = NULL;
-    const char *listen = NULL, *level = NULL, *idle = NULL;
+    const char *listen = NULL, *level = NULL, *idle = NULL, *ui = NULL;
 
     for (o->i = 1; o->i < o->argc; o->i++) {
         const char *a = o->argv[o->i];
-        const char **slot = !strcmp(a, "--listen")         ? &listen
+        const char **slot = !strcmp(a, "--ui")             ? &ui
+                            : !strcmp(a, "--listen")       ? &listen
                             : !strcmp(a, "--log-level")    ? &level
                             : !strcmp(a, "--idle-timeout") ? &idle
                                                            : NULL;
@@ -827,6 +834,8 @@ static int cmd_run(const char *dir, struct opts *o)
     int rc = EXIT_OK;
     if (listen)
         ro.listen = listen;
+    if (ui)
+        ro.ui = ui;
     if (level && parse_level(level, &ro.level) < 0)
         rc = usage_error("--log-level is error, warn, info or debug, not '%s'", level);
     if (idle)
@@ -1075,6 +1084,59 @@ static int cmd_status(const char *dir, struct opts *o)
     return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
+/*
+ * `kortnod ui`: a one-time login link to the running daemon's web interface, opened in the
+ * default browser (xdg-open) unless --print or no graphical session; the link always printed.
+ */
+static int cmd_ui(const char *dir, struct opts *o)
+{
+    bool print = o->argc == 2 && !strcmp(o->argv[1], "--print");
+    char path[4200], token[65], url[256];
+    json_error_t jerr;
+    struct node *n;
+    if (o->argc > 2 || (o->argc == 2 && !print))
+        return usage_error("%s", "ui takes only --print");
+    if (open_node(dir, &n))
+        return EXIT_FAIL;
+    snprintf(path, sizeof(path), "%s/status.json", dir);
+    json_t *st = daemon_running(dir) ? json_load_file(path, 0, &jerr) : NULL;
+    const char *base = json_string_value(json_object_get(st, "ui"));
+    int rc = EXIT_FAIL, r;
+    if (!st) {
+        fprintf(stderr,
+                "kortnod: ui: the daemon is not running on %s: start it with "
+                "'kortnod run', then run 'kortnod ui' again\n",
+                dir);
+    } else if (!base) {
+        fprintf(stderr, "kortnod: ui: the daemon runs without its web interface (ui = off in "
+                        "kortnod.conf, or its port was taken: see its log)\n");
+    } else if ((r = ui_login_token(n, token)) < 0) {
+        fprintf(stderr, "kortnod: ui: writing the login token: %s\n", kn_strerror(r));
+    } else {
+        snprintf(url, sizeof(url), "%slogin?t=%s", base, token);
+        printf("%s\n", url);
+        printf("(one-time link, valid for 10 minutes; the page stays logged in for 12 hours)\n");
+        fflush(stdout);
+        rc = EXIT_OK;
+        if (!print && (getenv("DISPLAY") || getenv("WAYLAND_DISPLAY"))) {
+            pid_t pid = fork();
+            if (pid == 0) {
+                int null = open("/dev/null", O_RDWR);
+                if (null >= 0) {
+                    dup2(null, 1);
+                    dup2(null, 2);
+                }
+                execlp("xdg-open", "xdg-open", url, (char *)NULL);
+                _exit(127);
+            }
+        }
+    }
+    sodium_memzero(token, sizeof(token));
+    json_decref(st);
+    node_close(n);
+    return rc;
+}
+
 static int cmd_demo(struct opts *o)
 {
     bool keep = false;
@@ -1166,6 +1228,8 @@ int main(int argc, char **argv)
         rc = node_cmd_trust(dir, o.argc, o.argv);
     else if (!strcmp(cmd, "recover"))
         rc = cmd_recover(dir, &o);
+    else if (!strcmp(cmd, "ui"))
+        rc = cmd_ui(dir, &o);
     else if (!strcmp(cmd, "status"))
         rc = cmd_status(dir, &o);
     else if (!strcmp(cmd, "help") && o.argc == 2 && !strcmp(sub, "steps")) {

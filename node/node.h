@@ -306,6 +306,7 @@ struct node_run_opts {
     int lan_port;         /* UDP port of the announcements (7118) */
     const char *announce; /* IPV4:PORT to write into the log as this node's address, or NULL */
     uint64_t forget_ms;   /* give up an announced address unreachable this long (7 days) */
+    const char *ui;       /* the web interface: 127.x HOST:PORT (127.0.0.1:7180), or "off" */
 };
 
 /*
@@ -326,6 +327,28 @@ int node_config_add_peer(struct node *n, const char *hostport, const char *node_
  * the last sync and what the peer lacks, and what waits for the hub, as text or JSON on out.
  */
 int node_status(struct node *n, bool as_json, FILE *out);
+/*
+ * node_status_doc() - the document behind `kortnod status --json` into *out (caller decrefs):
+ * live is the daemon's own view (the web interface), or NULL to read DATA/status.json.
+ */
+int node_status_doc(struct node *n, json_t *live, json_t **out);
+
+/*
+ * For the web interface (node/ui.c), from the command line's code (cmd_domain.c):
+ * node_report_doc() - report name (stock, orders, conflicts, alerts, invoice, directory) as the
+ * JSON `report NAME --json` prints into *doc, or, when csv is not NULL, as CSV text into *csv
+ * (free(), *len bytes). KN_EINVAL for an unknown name or invoice without a month YYYY-MM.
+ * node_steps_doc() - every step of the card's life: type, command, who writes it, its fields.
+ * node_step_json() - write the step of event type from body's fields (flags not given are
+ * false), as `kortnod STEP` would: the entry's seq (> 0), KN_EREFUSED with the rules' reason,
+ * KN_EINVAL/KN_EJSON with err for a body that cannot be one (personal data is refused: it is
+ * sealed only by the commands that place orders and issue reserve cards), or another code.
+ */
+int node_report_doc(struct node *n, const char *name, const struct store_report_args *a, char **csv,
+                    size_t *len, json_t **doc);
+json_t *node_steps_doc(void);
+int node_step_json(struct node *n, const char *type, json_t *body, char *reason, size_t reason_size,
+                   char *err, size_t err_size);
 
 /* node_run() - the daemon: listen, dial, replicate, until SIGINT/SIGTERM. 0 on a clean stop. */
 int node_run(struct node *n, const struct node_run_opts *o);

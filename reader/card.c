@@ -368,7 +368,7 @@ static int cert_path(struct card *c, const uint8_t *app, size_t app_len, uint8_t
 static int read_holder(struct card *c, struct reader_identity *id)
 {
     uint8_t app[MAX_PATH_BYTES], path[MAX_PATH_BYTES], cert[DER_MAX_LEN];
-    size_t app_len, path_len, n;
+    size_t app_len = 0, path_len = 0, n;
     int r = app_path(c, app, &app_len);
     if (r == 0)
         r = cert_path(c, app, app_len, path, &path_len);

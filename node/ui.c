@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The web interface (ui.h): H2O on the daemon's libuv loop. One handler takes every request:
+ * the gate (the host named, the origin, the session, the CSRF token), then the page's files
+ * (built in) or the JSON API (docs/api.md), which reads and writes the daemon's own store.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <h2o.h>
+#include <sodium.h>
+
+#include "ui.h"
+
+#define MAX_SESSIONS 32
+#define REQ_TIMEOUT  3000 /* ms: a request, or an idle kept-alive connection */
+#define MAX_BODY     (64u << 10)
+#define COOKIE       "kn_session"
+
+struct session {
+    uint8_t id[32];
+    char csrf[65];
+    uint64_t expires_ms; /* 0: free */
+};
+
+struct ui {
+    uv_loop_t *loop;
+    struct node *n;
+    h2o_globalconf_t config;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept;
+    uv_tcp_t listener;
+    uv_timer_t wait; /* ui_stop: until the connections are gone */
+    bool stopping, disposed;
+    char url[64];
+    char hosts[2][40]; /* what a request may name in Host: 127.0.0.1:PORT, localhost:PORT */
+    char origins[2][48];
+    ui_live_fn live;
+    void *live_data;
+    struct session sessions[MAX_SESSIONS];
+};
+
+struct ui_handler {
+    h2o_handler_t super;
+    struct ui *u;
+};
+
+/* ---- responses ---- */
+
+static void security_headers(h2o_req_t *req)
+{
+    static const struct {
+        const char *name, *value;
+    } h[] = {
+        { "content-security-policy",
+          "default-src 'self'; frame-ancestors 'none'; form-action 'self'" },
+        { "x-frame-options", "DENY" },
+        { "x-content-type-options", "nosniff" },
+        { "referrer-policy", "no-referrer" },
+        { "cache-control", "no-store" },
+        { "cross-origin-opener-policy", "same-origin" },
+        { "cross-origin-resource-policy", "same-origin" },
+    };
+    for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
+        h2o_add_header_by_str(&req->pool, &req->res.headers, h[i].name, strlen(h[i].name), 0, NULL,
+                              h[i].value, strlen(h[i].value));
+}
+
+static int send_body(h2o_req_t *req, int status, const char *type, const char *body, size_t len)
+{
+    req->res.status = status;
+    req->res.reason = status == 200   ? "OK"
+                      : status == 303 ? "See Other"
+                      : status == 400 ? "Bad Request"
+                      : status == 401 ? "Unauthorized"
+                      : status == 403 ? "Forbidden"
+                      : status == 404 ? "Not Found"
+                      : status == 405 ? "Method Not Allowed"
+                      : status == 409 ? "Conflict"
+                      : status == 413 ? "Payload Too Large"
+                                      : "Internal Server Error";
+    security_headers(req);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
+    h2o_send_inline(req, body, len);
+    return 0;
+}
+
+/* The document as JSON (the reference is taken). */
+static int send_json(h2o_req_t *req, int status, json_t *doc)
+{
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (!text)
+        return send_body(req, 500, "application/json", "{\"error\":\"out of memory\"}", 25);
+    int r = send_body(req, status, "application/json; charset=utf-8", text, strlen(text));
+    free(text);
+    return r;
+}
+
+static int send_error(h2o_req_t *req, int status, const char *msg)
+{
+    return send_json(req, status, json_pack("{s:s}", "error", msg));
+}
+
+/* A short page for a browser that is not logged in (Swedish first, English after). */
+static int send_page(h2o_req_t *req, int status, const char *sv, const char *en)
+{
+    char *page = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&page, &len);
+    if (!f)
+        return send_error(req, 500, "out of memory");
+    fprintf(f,
+            "<!doctype html><html lang=\"sv\"><head><meta charset=\"utf-8\"><title>kortnod</title>"
+            "</head><body><main><h1>kortnod</h1><p>%s</p><p lang=\"en\">%s</p></main></body>"
+            "</html>\n",
+            sv, en);
+    fclose(f);
+    int r = send_body(req, status, "text/html; charset=utf-8", page, len);
+    free(page);
+    return r;
+}
+
+/* ---- requests ---- */
+
+static bool iov_eq(h2o_iovec_t v, const char *s)
+{
+    return v.len == strlen(s) && memcmp(v.base, s, v.len) == 0;
+}
+
+static h2o_iovec_t header(h2o_req_t *req, const char *name)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, name, strlen(name), -1);
+    return i < 0 ? h2o_iovec_init(NULL, 0) : req->headers.entries[i].value;
+}
+
+/* The value of name=... in the query string, into out (size bytes): 0, or -1 when absent. */
+static int query_param(h2o_req_t *req, const char *name, char *out, size_t size)
+{
+    if (req->query_at == SIZE_MAX)
+        return -1;
+    const char *q = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    size_t nl = strlen(name);
+    while (q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        const char *stop = amp ? amp : end;
+        if ((size_t)(stop - q) > nl && memcmp(q, name, nl) == 0 && q[nl] == '=') {
+            size_t vl = (size_t)(stop - q - nl - 1);
+            if (vl >= size)
+                return -1;
+            /* Only what ids, months and tokens are made of: no decoding needed, none done. */
+            for (size_t i = 0; i < vl; i++) {
+                char c = q[nl + 1 + i];
+                if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      c == '-' || c == '_' || c == '.'))
+                    return -1;
+            }
+            memcpy(out, q + nl + 1, vl);
+            out[vl] = '\0';
+            return 0;
+        }
+        q = stop + 1;
+    }
+    return -1;
+}
+
+static struct session *session_of(struct ui *u, h2o_req_t *req)
+{
+    uint64_t now = node_now_ms();
+    for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) >= 0;) {
+        h2o_iovec_t v = req->headers.entries[i].value;
+        static const char key[] = COOKIE "=";
+        for (size_t k = 0; k + sizeof(key) - 1 + 64 <= v.len; k++) {
+            if (memcmp(v.base + k, key, sizeof(key) - 1) != 0 ||
+                (k > 0 && v.base[k - 1] != ' ' && v.base[k - 1] != ';'))
+                continue;
+            char hex[65];
+            uint8_t id[32];
+            memcpy(hex, v.base + k + sizeof(key) - 1, 64);
+            hex[64] = '\0';
+            if (store_unhex(hex, id, sizeof(id)) < 0)
+                continue;
+            for (size_t s = 0; s < MAX_SESSIONS; s++)
+                if (u->sessions[s].expires_ms > now &&
+                    sodium_memcmp(u->sessions[s].id, id, sizeof(id)) == 0)
+                    return &u->sessions[s];
+        }
+    }
+    return NULL;
+}
+
+/*
+ * The gate, before anything else: the Host a request names must be this server (a page of
+ * another site that resolves its own name to 127.0.0.1 names that name); an Origin, when sent,
+ * must be this server's; a browser saying the request comes from another site is refused.
+ */
+static const char *gate(struct ui *u, h2o_req_t *req)
+{
+    if (!iov_eq(req->authority, u->hosts[0]) && !iov_eq(req->authority, u->hosts[1]))
+        return "the request names another host";
+    h2o_iovec_t origin = header(req, "origin");
+    if (origin.base && !iov_eq(origin, u->origins[0]) && !iov_eq(origin, u->origins[1]))
+        return "the request comes from another origin";
+    h2o_iovec_t site = header(req, "sec-fetch-site");
+    if (site.base && iov_eq(site, "cross-site"))
+        return "the request comes from another site";
+    return NULL;
+}
+
+/* ---- login ---- */
+
+int ui_login_token(struct node *n, char token_hex[65])
+{
+    uint8_t token[32], hash[32];
+    char hash_hex[65], path[4200], tmp[4300];
+    randombytes_buf(token, sizeof(token));
+    crypto_generichash(hash, sizeof(hash), token, sizeof(token), NULL, 0);
+    store_hex(token, sizeof(token), token_hex);
+    store_hex(hash, sizeof(hash), hash_hex);
+    sodium_memzero(token, sizeof(token));
+    snprintf(path, sizeof(path), "%s/%s", n->dir, UI_LOGIN_FILE);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    char line[128];
+    int len = snprintf(line, sizeof(line), "%s %llu\n", hash_hex,
+                       (unsigned long long)(node_now_ms() + UI_LOGIN_TTL_MS));
+    bool ok = write(fd, line, (size_t)len) == len && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return KN_EIO;
+    }
+    return 0;
+}
+
+/* Take the one-time token t: true once, when it is the pending one and not expired. */
+static bool take_token(struct ui *u, const char *t)
+{
+    char path[4200], line[160], hash_hex[65];
+    uint8_t token[32], hash[32], want[32];
+    unsigned long long expires;
+    snprintf(path, sizeof(path), "%s/%s", u->n->dir, UI_LOGIN_FILE);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    bool ok = fgets(line, sizeof(line), f) && sscanf(line, "%64s %llu", hash_hex, &expires) == 2;
+    fclose(f);
+    if (!ok || store_unhex(hash_hex, want, sizeof(want)) < 0 || strlen(t) != 64 ||
+        store_unhex(t, token, sizeof(token)) < 0)
+        return false;
+    crypto_generichash(hash, sizeof(hash), token, sizeof(token), NULL, 0);
+    if (sodium_memcmp(hash, want, sizeof(hash)) != 0)
+        return false;
+    unlink(path); /* once */
+    return node_now_ms() < expires;
+}
+
+static int login(struct ui *u, h2o_req_t *req)
+{
+    char t[80];
+    if (query_param(req, "t", t, sizeof(t)) < 0 || !take_token(u, t))
+        return send_page(req, 403,
+                         "Inloggningslänken är redan använd, för gammal eller felaktig. Kör "
+                         "<code>kortnod ui</code> igen för en ny länk.",
+                         "The login link was used already, is too old, or is wrong. Run "
+                         "<code>kortnod ui</code> again for a new link.");
+    /* A free slot, or the one that ends first. */
+    struct session *s = &u->sessions[0];
+    for (size_t i = 0; i < MAX_SESSIONS; i++)
+        if (u->sessions[i].expires_ms < s->expires_ms)
+            s = &u->sessions[i];
+    uint8_t csrf[32];
+    randombytes_buf(s->id, sizeof(s->id));
+    randombytes_buf(csrf, sizeof(csrf));
+    store_hex(csrf, sizeof(csrf), s->csrf);
+    s->expires_ms = node_now_ms() + UI_SESSION_TTL_MS;
+    char hex[65], cookie[160];
+    store_hex(s->id, sizeof(s->id), hex);
+    int len = snprintf(cookie, sizeof(cookie),
+                       COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%llu", hex,
+                       (unsigned long long)(UI_SESSION_TTL_MS / 1000));
+    h2o_iovec_t c = h2o_strdup(&req->pool, cookie, (size_t)len);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, c.base, c.len);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, H2O_STRLIT("/"));
+    return send_body(req, 303, "text/plain; charset=utf-8", H2O_STRLIT("logged in\n"));
+}
+
+/* ---- the API ---- */
+
+static int api_session(struct ui *u, h2o_req_t *req, struct session *s)
+{
+    char id[STORE_ID_HEX_LEN + 1], office[65] = "";
+    struct store_trust t;
+    store_hex(u->n->id.pk, STORE_KEY_LEN, id);
+    if (store_trust_node(u->n->store, u->n->id.pk, &t) == 0)
+        snprintf(office, sizeof(office), "%s", t.office);
+    return send_json(req, 200,
+                     json_pack("{s:{s:s,s:s,s:s,s:s},s:s}", "node", "id", id, "name", u->n->name,
+                               "role", u->n->role, "office", office, "csrf", s->csrf));
+}
+
+static int api_status(struct ui *u, h2o_req_t *req)
+{
+    json_t *live = u->live ? u->live(u->live_data) : NULL, *doc = NULL;
+    int r = node_status_doc(u->n, live, &doc);
+    if (r == 0 && live && json_object_get(live, "reader"))
+        json_object_set(doc, "reader", json_object_get(live, "reader"));
+    else if (r == 0)
+        json_object_set_new(doc, "reader", json_null());
+    json_decref(live);
+    return r < 0 ? send_error(req, 500, kn_strerror(r)) : send_json(req, 200, doc);
+}
+
+static int api_report(struct ui *u, h2o_req_t *req, const char *name)
+{
+    char office[80], state[40], month[16], format[8];
+    struct store_report_args a = { .now_ms = node_now_ms() };
+    if (query_param(req, "office", office, sizeof(office)) == 0)
+        a.office = office;
+    if (query_param(req, "state", state, sizeof(state)) == 0)
+        a.state = state;
+    if (query_param(req, "month", month, sizeof(month)) == 0)
+        a.month = month;
+    bool csv = query_param(req, "format", format, sizeof(format)) == 0 && !strcmp(format, "csv");
+    char *body = NULL;
+    size_t len = 0;
+    json_t *doc = NULL;
+    int r = node_report_doc(u->n, name, &a, csv ? &body : NULL, &len, &doc);
+    if (r == KN_EINVAL)
+        return send_error(req, 400, "no such report, or a month that is not YYYY-MM");
+    if (r < 0)
+        return send_error(req, 500, kn_strerror(r));
+    if (!csv)
+        return send_json(req, 200, doc);
+    char disp[96];
+    int dl = snprintf(disp, sizeof(disp), "attachment; filename=\"kortnod-%s%s%s.csv\"", name,
+                      a.month ? "-" : "", a.month ? a.month : "");
+    h2o_iovec_t d = h2o_strdup(&req->pool, disp, (size_t)dl);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("content-disposition"), 0, NULL,
+                          d.base, d.len);
+    r = send_body(req, 200, "text/csv; charset=utf-8", body, len);
+    free(body);
+    return r;
+}
+
+static int api_step(struct ui *u, h2o_req_t *req, const char *type)
+{
+    json_error_t jerr;
+    char reason[256] = "", err[200];
+    if (req->entity.len > MAX_BODY)
+        return send_error(req, 413, "the request is too large");
+    json_t *body = json_loadb(req->entity.base ? req->entity.base : "", req->entity.len,
+                              JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(body)) {
+        json_decref(body);
+        return send_error(req, 400, "the body is not a JSON object");
+    }
+    int r = node_step_json(u->n, type, body, reason, sizeof(reason), err, sizeof(err));
+    json_decref(body);
+    if (r == KN_EREFUSED)
+        return send_json(req, 409, json_pack("{s:s}", "error", reason));
+    if (r == KN_EINVAL || r == KN_EJSON)
+        return send_error(req, 400, err);
+    if (r < 0)
+        return send_error(req, 500, kn_strerror(r));
+    return send_json(req, 200, json_pack("{s:b,s:I}", "ok", 1, "seq", (json_int_t)r));
+}
+
+/* ---- the handler ---- */
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct ui *u = ((struct ui_handler *)self)->u;
+    bool get = iov_eq(req->method, "GET") || iov_eq(req->method, "HEAD");
+    bool post = iov_eq(req->method, "POST");
+    char path[256];
+    size_t plen = req->path_normalized.len;
+    if (plen >= sizeof(path))
+        return send_error(req, 404, "no such page");
+    memcpy(path, req->path_normalized.base, plen);
+    path[plen] = '\0';
+
+    const char *refused = gate(u, req);
+    if (refused)
+        return send_error(req, 403, refused);
+    if (!strcmp(path, "/login"))
+        return get ? login(u, req) : send_error(req, 405, "GET only");
+    struct session *s = session_of(u, req);
+    bool api = !strncmp(path, "/api/", 5);
+    if (!s)
+        return api ? send_error(req, 401, "not logged in: open the page with kortnod ui")
+                   : send_page(req, 401,
+                               "Du är inte inloggad. Öppna sidan med kommandot <code>kortnod "
+                               "ui</code> på den här datorn.",
+                               "You are not logged in. Open the page with the command "
+                               "<code>kortnod ui</code> on this computer.");
+    if (!get && !post)
+        return send_error(req, 405, "GET or POST only");
+    if (post) {
+        /* CSRF: only a page of this origin that read /api/session knows the token. */
+        h2o_iovec_t token = header(req, "x-csrf-token");
+        if (token.len != 64 || sodium_memcmp(token.base, s->csrf, 64) != 0)
+            return send_error(req, 403, "missing or wrong CSRF token");
+    }
+    if (!api) {
+        for (const struct ui_asset *a = ui_assets; a->path; a++)
+            if (!strcmp(a->path, path))
+                return get ? send_body(req, 200, a->type, (const char *)a->data, a->len)
+                           : send_error(req, 405, "GET only");
+        return send_error(req, 404, "no such page");
+    }
+    if (get && !strcmp(path, "/api/session"))
+        return api_session(u, req, s);
+    if (get && !strcmp(path, "/api/status"))
+        return api_status(u, req);
+    if (get && !strcmp(path, "/api/steps"))
+        return send_json(req, 200, node_steps_doc());
+    if (get && !strncmp(path, "/api/report/", 12))
+        return api_report(u, req, path + 12);
+    if (post && !strncmp(path, "/api/step/", 10))
+        return api_step(u, req, path + 10);
+    return send_error(req, 404, "no such API call");
+}
+
+/* ---- the server ---- */
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void on_accept(uv_stream_t *listener, int status)
+{
+    struct ui *u = listener->data;
+    if (status < 0 || u->stopping)
+        return;
+    uv_tcp_t *conn = kn_xmalloc(sizeof(*conn));
+    uv_tcp_init(u->loop, conn);
+    if (uv_accept(listener, (uv_stream_t *)conn) < 0) {
+        uv_close((uv_handle_t *)conn, on_conn_closed);
+        return;
+    }
+    h2o_accept(&u->accept, h2o_uv_socket_create((uv_stream_t *)conn, on_conn_closed));
+}
+
+static void on_start_failed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+int ui_start(uv_loop_t *loop, struct node *n, const char *host, int port, ui_live_fn live,
+             void *data, struct ui **out, char *why, size_t why_size)
+{
+    struct sockaddr_in addr;
+    int r;
+    *out = NULL;
+    if (strncmp(host, "127.", 4) != 0) {
+        snprintf(why, why_size, "the web interface listens on 127.0.0.1 only, not on %s", host);
+        return KN_EINVAL;
+    }
+    if ((r = uv_ip4_addr(host, port, &addr)) < 0) {
+        snprintf(why, why_size, "%s:%d: %s", host, port, uv_strerror(r));
+        return r;
+    }
+    struct ui *u = kn_xcalloc(1, sizeof(*u));
+    u->loop = loop;
+    u->n = n;
+    u->live = live;
+    u->live_data = data;
+    snprintf(u->url, sizeof(u->url), "http://%s:%d/", host, port);
+    snprintf(u->hosts[0], sizeof(u->hosts[0]), "%s:%d", host, port);
+    snprintf(u->hosts[1], sizeof(u->hosts[1]), "localhost:%d", port);
+    snprintf(u->origins[0], sizeof(u->origins[0]), "http://%s:%d", host, port);
+    snprintf(u->origins[1], sizeof(u->origins[1]), "http://localhost:%d", port);
+    uv_tcp_init(loop, &u->listener);
+    u->listener.data = u;
+    if ((r = uv_tcp_bind(&u->listener, (const struct sockaddr *)&addr, 0)) < 0 ||
+        (r = uv_listen((uv_stream_t *)&u->listener, 64, on_accept)) < 0) {
+        snprintf(why, why_size, "cannot listen on %s:%d: %s", host, port, uv_strerror(r));
+        uv_close((uv_handle_t *)&u->listener, on_start_failed);
+        return r;
+    }
+    h2o_config_init(&u->config);
+    u->config.http1.req_timeout = REQ_TIMEOUT;
+    u->config.http2.idle_timeout = REQ_TIMEOUT;
+    u->config.max_request_entity_size = MAX_BODY;
+    h2o_hostconf_t *hc =
+        h2o_config_register_host(&u->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *pc = h2o_config_register_path(hc, "/", 0);
+    struct ui_handler *h = (struct ui_handler *)h2o_create_handler(pc, sizeof(*h));
+    h->super.on_req = on_req;
+    h->u = u;
+    h2o_context_init(&u->ctx, loop, &u->config);
+    u->accept.ctx = &u->ctx;
+    u->accept.hosts = u->config.hosts;
+    uv_timer_init(loop, &u->wait);
+    u->wait.data = u;
+    *out = u;
+    return 0;
+}
+
+const char *ui_url(const struct ui *u)
+{
+    return u->url;
+}
+
+static void on_released(uv_handle_t *h)
+{
+    struct ui *u = h->data;
+    h2o_config_dispose(&u->config);
+    free(u);
+}
+
+/* The context's own timers are closed now: the struct they live in can go at the next turn. */
+static void on_disposed(uv_timer_t *t)
+{
+    uv_close((uv_handle_t *)t, on_released);
+}
+
+static void on_wait(uv_timer_t *t)
+{
+    struct ui *u = t->data;
+    if (!h2o_linklist_is_empty(&u->ctx.http1._conns) ||
+        !h2o_linklist_is_empty(&u->ctx.http2._conns))
+        return;
+    /* request_shutdown armed HTTP/2's graceful-shutdown timer even with no HTTP/2 connection;
+     * disposing the context with it armed aborts (h2o 2.2). */
+    if (h2o_timeout_is_linked(&u->ctx.http2._graceful_shutdown_timeout))
+        h2o_timeout_unlink(&u->ctx.http2._graceful_shutdown_timeout);
+    h2o_context_dispose(&u->ctx);
+    uv_timer_stop(t);
+    uv_timer_start(t, on_disposed, 0, 0);
+}
+
+void ui_stop(struct ui *u)
+{
+    if (!u || u->stopping)
+        return;
+    u->stopping = true;
+    uv_close((uv_handle_t *)&u->listener, NULL);
+    h2o_context_request_shutdown(&u->ctx);
+    uv_timer_start(&u->wait, on_wait, 0, 50);
+}
