@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+//
+// The web interface in headless chromium (Debian's, driven by playwright-core), against the
+// daemons tests/ui/browser.sh started: log in by the one-time link, see the office's page, walk
+// a card through the forms, see the CSRF and cross-origin refusals, check accessibility with
+// axe-core, keep screenshots. Exits non-zero on the first failure, saying what failed.
+//
+//   node browser.mjs --chromium PATH --artifacts DIR --office LINK --hub LINK --other URL
+
+import { chromium } from 'playwright-core';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+const args = {};
+for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].slice(2)] = process.argv[i + 1];
+const origin = (link) => new URL(link).origin;
+const OFFICE = origin(args.office);
+
+let failures = 0;
+function ok(what) {
+  console.log(`ok - ${what}`);
+}
+function check(cond, what, detail = '') {
+  if (cond) return ok(what);
+  failures++;
+  console.log(`FAIL - ${what}${detail ? `: ${detail}` : ''}`);
+  throw new Error(what);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(args.artifacts, `${name}.png`), fullPage: true });
+}
+
+// No horizontal scrolling at this size: the page fits.
+async function fits(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+}
+
+async function axe(context, url) {
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.waitForSelector('#whoami:not(:empty)');
+  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.length} × ${v.help}`);
+  });
+  await page.close();
+  return result;
+}
+
+const browser = await chromium.launch({ executablePath: args.chromium, headless: true });
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+
+  // ---- logging in ----
+  const t0 = Date.now();
+  await page.goto(args.office);
+  check(new URL(page.url()).pathname === '/', 'the one-time link logs in and lands on the page', page.url());
+  await page.waitForSelector('#whoami:not(:empty)');
+  const loadMs = Date.now() - t0;
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === 'kn_session');
+  check(session && session.httpOnly && session.sameSite === 'Strict', 'the session cookie is HttpOnly and SameSite=Strict');
+  ok(`the office's page loaded in ${loadMs} ms`);
+  await shot(page, 'office-1280x800');
+  check(await fits(page), 'the office page fits 1280×800 without horizontal scrolling');
+
+  const again = await browser.newContext();
+  const p2 = await again.newPage();
+  const resp = await p2.goto(args.office);
+  check(resp.status() === 403, 'the same link a second time is refused', String(resp.status()));
+  await again.close();
+
+  // ---- CSRF and other origins ----
+  const noToken = await page.evaluate(async () => {
+    const r = await fetch('/api/step/notice.received', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"order":"A1"}',
+    });
+    return r.status;
+  });
+  check(noToken === 403, 'a POST from the page without the CSRF token is refused', String(noToken));
+
+  const other = await context.newPage();
+  await other.goto(args.other);
+  const cross = await other.evaluate(async (base) => {
+    const out = {};
+    try {
+      const r = await fetch(`${base}/api/status`, { credentials: 'include' });
+      out.read = `read ${r.status}`;
+    } catch (e) {
+      out.read = 'blocked';
+    }
+    try {
+      await fetch(`${base}/api/step/notice.received`, {
+        method: 'POST', mode: 'no-cors', credentials: 'include',
+        headers: { 'Content-Type': 'text/plain' }, body: '{"order":"A1"}',
+      });
+      out.post = 'sent';
+    } catch (e) {
+      out.post = 'blocked';
+    }
+    return out;
+  }, OFFICE);
+  check(cross.read === 'blocked', 'another origin cannot read the API', cross.read);
+  const state = await page.evaluate(async () => {
+    const rows = await (await fetch('/api/report/orders')).json();
+    return rows.find((r) => r.order_id === 'A1').state;
+  });
+  check(state === 'shipped', "another origin's POST (no-cors) changed nothing", state);
+  await other.close();
+
+  // ---- smaller screens ----
+  for (const [w, h] of [[1024, 600], [800, 600]]) {
+    await page.setViewportSize({ width: w, height: h });
+    await shot(page, `office-${w}x${h}`);
+    check(await fits(page), `the office page fits ${w}×${h} without horizontal scrolling`);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  // ---- accessibility (axe-core; CSP bypassed only to load axe itself) ----
+  const a11y = await browser.newContext({ bypassCSP: true, storageState: await context.storageState() });
+  const violations = await axe(a11y, `${OFFICE}/`);
+  check(violations.length === 0, "axe-core finds no accessibility violation on the office's page", violations.join('; '));
+  await a11y.close();
+
+  // ---- the hub ----
+  const hubContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const hub = await hubContext.newPage();
+  await hub.goto(args.hub);
+  await hub.waitForSelector('#whoami:not(:empty)');
+  await shot(hub, 'hub-1280x800');
+  check(await fits(hub), 'the hub page fits 1280×800');
+  const hubA11y = await browser.newContext({ bypassCSP: true, storageState: await hubContext.storageState() });
+  const hubViolations = await axe(hubA11y, `${origin(args.hub)}/`);
+  check(hubViolations.length === 0, "axe-core finds no accessibility violation on the hub's page", hubViolations.join('; '));
+
+  check(errors.length === 0, 'no script error on the page', errors.join('; '));
+} catch (e) {
+  if (!failures) console.log(`FAIL - ${e.message}`);
+  failures++;
+} finally {
+  await browser.close();
+}
+process.exit(failures ? 1 : 0);
