@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "node.h"
+#include "ui.h"
 
 /*
  * The demo: what kortnod does, on one machine, without a network. A hub and two offices each get
@@ -116,8 +120,11 @@ static int print_feed(void *ud, const struct store_feed *f)
 
 static void rm_tree(const char *tmp, struct demo_node *nodes, size_t count)
 {
-    static const char *const files[] = { NODE_KEY_FILE,       NODE_DB_FILE,     NODE_DB_FILE "-wal",
-                                         NODE_DB_FILE "-shm", NODE_NETKEY_FILE, NODE_CONF_FILE };
+    /* What the demo and its daemons (--serve) write, and nothing else. */
+    static const char *const files[] = {
+        NODE_KEY_FILE,  NODE_DB_FILE,  NODE_DB_FILE "-wal", NODE_DB_FILE "-shm", NODE_NETKEY_FILE,
+        NODE_CONF_FILE, "status.json", "status.json.tmp",   UI_LOGIN_FILE
+    };
     char p[700];
     for (size_t i = 0; i < count; i++) {
         for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
@@ -125,6 +132,8 @@ static void rm_tree(const char *tmp, struct demo_node *nodes, size_t count)
             unlink(p);
         }
         rmdir(nodes[i].path);
+        snprintf(p, sizeof(p), "%s.log", nodes[i].path);
+        unlink(p);
         for (size_t j = 0; j < count; j++) {
             snprintf(p, sizeof(p), "%s/%s-to-%s.kbundle", tmp, nodes[i].label, nodes[j].label);
             unlink(p);
@@ -257,7 +266,115 @@ static int walk(FILE *out, const char *tmp, struct demo_node *hub, struct demo_n
                : 0;
 }
 
-int node_demo(FILE *out, bool keep)
+/*
+ * The demo network, served: the three nodes' daemons on loopback, each with its web interface,
+ * the offices dialling the hub. One more card is shipped to Storuman and left for the person
+ * trying the page to walk from the postal notice to the hand-over. Runs until SIGINT/SIGTERM,
+ * then stops the daemons and removes the directory.
+ */
+static int serve(FILE *out, const char *tmp, struct demo_node *nodes, size_t count)
+{
+    static const int listen_port[] = { 7117, 7118, 7119 }, ui_port[] = { 7180, 7181, 7182 };
+    char path[700], self[4096];
+    pid_t pids[3] = { 0 };
+    int r;
+
+    fprintf(out, "\n9. One more card for you: ordered, shipped to Storuman, waiting there:\n");
+    if ((r = step(out, &nodes[0], "order.placed",
+                  "{\"order\":\"DEMO-1\",\"care_provider\":\"region-vasterbotten\","
+                  "\"office\":\"storuman\",\"card_type\":\"siths-e-id\"}")) ||
+        (r = step(out, &nodes[0], "card.shipped",
+                  "{\"order\":\"DEMO-1\",\"serial\":\"SN-DEMO-1\",\"rek\":\"RR-DEMO-1\"}")))
+        return r;
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n < 0)
+        return -errno;
+    self[n] = '\0';
+    snprintf(path, sizeof(path), "%s/network.key", nodes[0].path);
+    char hub_hex[STORE_ID_HEX_LEN + 1];
+    store_hex(nodes[0].n->id.pk, STORE_KEY_LEN, hub_hex);
+    for (size_t i = 0; i < count; i++) {
+        if (i > 0 && (r = node_netkey_create(nodes[i].n, path)) < 0)
+            return r;
+        char conf[800];
+        snprintf(conf, sizeof(conf), "%s/%s", nodes[i].path, NODE_CONF_FILE);
+        FILE *f = fopen(conf, "w");
+        if (!f)
+            return -errno;
+        fprintf(f, "listen = 127.0.0.1:%d\nui = 127.0.0.1:%d\n", listen_port[i], ui_port[i]);
+        if (i > 0)
+            fprintf(f, "peer = 127.0.0.1:%d %s\n", listen_port[0], hub_hex);
+        fclose(f);
+    }
+    /* The daemons own the databases from here on. */
+    for (size_t i = 0; i < count; i++) {
+        node_close(nodes[i].n);
+        nodes[i].n = NULL;
+    }
+    fflush(out);
+    for (size_t i = 0; i < count; i++) {
+        char log[800];
+        snprintf(log, sizeof(log), "%s.log", nodes[i].path);
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+            if (fd >= 0) {
+                dup2(fd, 1);
+                dup2(fd, 2);
+            }
+            execl(self, self, "--data", nodes[i].path, "run", (char *)NULL);
+            _exit(127);
+        }
+    }
+    /* The links, once each daemon says where its page is. */
+    fprintf(out, "\n10. The network runs: the hub and two offices, each with its web page.\n"
+                 "    Open a link in a browser on this computer (each works once, for 10 "
+                 "minutes):\n\n");
+    for (size_t i = 0; i < count; i++) {
+        struct node *nd = NULL;
+        char token[65];
+        for (int tries = 0; tries < 100; tries++) {
+            char st[800];
+            snprintf(st, sizeof(st), "%s/status.json", nodes[i].path);
+            if (access(st, R_OK) == 0)
+                break;
+            usleep(100000);
+        }
+        if ((r = node_open(nodes[i].path, &nd)) < 0 || (r = ui_login_token(nd, token)) < 0) {
+            node_close(nd);
+            break;
+        }
+        node_close(nd);
+        fprintf(out, "    %-9s http://127.0.0.1:%d/login?t=%s\n", nodes[i].label, ui_port[i],
+                token);
+    }
+    if (r == 0)
+        fprintf(out,
+                "\n    Try it: in Storuman's page, card DEMO-1 is waiting: record the postal "
+                "notice,\n    the collection, the locked storage, then the hand-over; the hub's "
+                "page\n    shows it moments later.\n    A new link: kortnod --data %s/storuman "
+                "ui --print\n    Logs: %s/*.log. Stop with Ctrl-C.\n",
+                tmp, tmp);
+    fflush(out);
+    sigset_t set;
+    int sig;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    if (r == 0)
+        sigwait(&set, &sig);
+    for (size_t i = 0; i < count; i++)
+        if (pids[i] > 0)
+            kill(pids[i], SIGTERM);
+    for (size_t i = 0; i < count; i++)
+        if (pids[i] > 0)
+            waitpid(pids[i], NULL, 0);
+    fprintf(out, "\ndemo stopped; the daemons said goodbye.\n");
+    return r;
+}
+
+int node_demo(FILE *out, bool keep, bool serving)
 {
     struct demo_node nodes[] = {
         { "hub", "hub", "Issuer hub", NULL, "" },
@@ -348,7 +465,12 @@ int node_demo(FILE *out, bool keep)
          r = node_report_text(h, STORE_REPORT_DIRECTORY, &a, "Public office directory:", out)) < 0)
         goto out;
     fprintf(out, "\nAll %zu nodes hold the same entries and the same state. Data: %s (%s)\n", count,
-            tmp, keep ? "kept" : "removed");
+            tmp,
+            keep      ? "kept"
+            : serving ? "served, then removed"
+                      : "removed");
+    if (serving)
+        r = serve(out, tmp, nodes, count);
 out:
     if (r)
         fprintf(out, "\ndemo FAILED: %s\n", kn_strerror(r));

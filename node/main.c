@@ -63,7 +63,9 @@ static const char usage_text[] =
     "  report stock|orders|conflicts|alerts|directory [--json|--csv]\n"
     "  report invoice --month YYYY-MM [--office ID] [--json|--csv]\n"
     "                          reports take --office, --state (orders), --now (alerts)\n"
-    "  demo [--keep]           a hub and two offices exchanging entries in a temporary directory\n"
+    "  demo [--keep] [--serve] a hub and two offices exchanging entries in a temporary directory;\n"
+    "                          --serve: then their daemons run with their web pages, and the\n"
+    "                          login links are printed, until Ctrl-C\n"
     "\n";
 static const char usage_text2[] =
     "Sync over the network (encrypted: secret handshake and box-stream):\n"
@@ -1139,14 +1141,16 @@ static int cmd_ui(const char *dir, struct opts *o)
 
 static int cmd_demo(struct opts *o)
 {
-    bool keep = false;
+    bool keep = false, serving = false;
     for (o->i = 1; o->i < o->argc; o->i++) {
         if (!strcmp(o->argv[o->i], "--keep"))
             keep = true;
+        else if (!strcmp(o->argv[o->i], "--serve"))
+            serving = true;
         else
             return usage_error("demo: unknown argument '%s'", o->argv[o->i]);
     }
-    return node_demo(stdout, keep) == 0 ? EXIT_OK : EXIT_FAIL;
+    return node_demo(stdout, keep, serving) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
 int main(int argc, char **argv)

@@ -358,7 +358,11 @@ int node_run(struct node *n, const struct node_run_opts *o);
 int node_sync_once(struct node *n, const char *hostport, const uint8_t pk[static STORE_KEY_LEN],
                    enum node_log_level level);
 
-/* node_demo() - the demo: hub and two offices in a temporary directory. 0 on success. */
-int node_demo(FILE *out, bool keep);
+/*
+ * node_demo() - the demo: hub and two offices in a temporary directory. With serving, their
+ * daemons then run with their web interfaces, and the login links are printed, until SIGINT or
+ * SIGTERM. 0 on success.
+ */
+int node_demo(FILE *out, bool keep, bool serving);
 
 #endif

@@ -66,11 +66,11 @@ begin() {
     local name=$1 where
     if [[ $MODE == netns ]]; then
         where="${ADDR[$name]}:7117"
-        ip netns exec "${NS[$name]}" "$KORTNOD" --data "$T/$name" run --listen "$where" \
+        ip netns exec "${NS[$name]}" "$KORTNOD" --data "$T/$name" run --listen "$where" --ui off \
             --log-level debug >>"$T/$name.out" 2>>"$T/$name.log" &
     else
         where="127.0.0.1:${PORT[$name]}"
-        "$KORTNOD" --data "$T/$name" run --listen "$where" --log-level debug \
+        "$KORTNOD" --data "$T/$name" run --listen "$where" --ui off --log-level debug \
             >>"$T/$name.out" 2>>"$T/$name.log" &
     fi
     DPID[$name]=$!

@@ -158,7 +158,7 @@ wait_log() {
 start() {
     local name=$1 n
     n=$(grep -c 'listening on' "$T/$name.log" 2>/dev/null || true)
-    "$KORTNOD" --data "$T/$name" run --listen "127.0.0.1:${PORT[$name]}" --log-level debug \
+    "$KORTNOD" --data "$T/$name" run --listen "127.0.0.1:${PORT[$name]}" --ui off --log-level debug \
         >>"$T/$name.out" 2>>"$T/$name.log" &
     DPID[$name]=$!
     STARTED+=("$!")

@@ -120,7 +120,7 @@ expect_rc 0 "card revoke o3"
 kn "$T/h" order purge --order o3
 expect_rc 0 "purge of o3"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$KORTNOD" --data "$T/h" run --listen "127.0.0.1:$port" >"$T/h.run.log" 2>&1 &
+"$KORTNOD" --data "$T/h" run --listen "127.0.0.1:$port" --ui off >"$T/h.run.log" 2>&1 &
 hpid=$!
 trap 'kill $hpid 2>/dev/null || true; rm -rf "$T"' EXIT
 for _ in $(seq 100); do grep -q 'listening on' "$T/h.run.log" && break; sleep 0.05; done
