@@ -856,7 +856,9 @@ static void catchup_one(const struct nodes *n, const struct office *f, uint64_t 
     snprintf(tag_hub, sizeof(tag_hub), "catchup-hub-for-%s", f->name);
     snprintf(tag_office, sizeof(tag_office), "catchup-%s", f->name);
 
-    const char *run_args[] = { "run", "--listen", listen, "--ui", "off", "--log-level", "info", NULL };
+    const char *run_args[] = {
+        "run", "--listen", listen, "--ui", "off", "--log-level", "info", NULL
+    };
     pid_t hub = spawn(n->hub_dir, tag_hub, run_args);
     wait_log(hub, tag_hub, "listening on");
 
@@ -1044,8 +1046,10 @@ static void bench_live(const struct nodes *n)
     const char *peer_args[] = { "peer", "add", hub_listen, n->hub_id, NULL };
     free(run_kortnod(f->dir, "peer-add", peer_args));
 
-    const char *hub_args[] = { "run", "--listen", hub_listen, "--ui", "off", "--log-level", "info", NULL };
-    const char *office_args[] = { "run", "--listen", office_listen, "--ui", "off", "--log-level", "info", NULL };
+    const char *hub_args[] = { "run", "--listen",    hub_listen, "--ui",
+                               "off", "--log-level", "info",     NULL };
+    const char *office_args[] = { "run", "--listen",    office_listen, "--ui",
+                                  "off", "--log-level", "info",        NULL };
     pid_t hub = spawn(n->hub_dir, "live-hub", hub_args);
     wait_log(hub, "live-hub", "listening on");
     pid_t office = spawn(f->dir, "live-office", office_args);
