@@ -577,8 +577,8 @@ int node_report_text(struct node *n, enum store_report which, const struct store
 
 static int cmd_report(const char *dir, int argc, char **argv)
 {
-    static const char *const names[] = { "stock",  "orders",  "conflicts",
-                                         "alerts", "invoice", "directory" };
+    static const char *const names[] = { "stock",   "orders",    "conflicts",   "alerts",
+                                         "invoice", "directory", "appointments" };
     struct store_report_args a = { 0 };
     enum fmt fmt = FMT_TEXT;
     const char *what = argc > 1 ? argv[1] : "";
@@ -590,7 +590,8 @@ static int cmd_report(const char *dir, int argc, char **argv)
         if (!strcmp(what, names[w]))
             break;
     if (w == sizeof(names) / sizeof(names[0])) {
-        fprintf(stderr, "kortnod: report takes stock, orders, conflicts, alerts, invoice or "
+        fprintf(stderr, "kortnod: report takes stock, orders, conflicts, alerts, invoice, "
+                        "appointments or "
                         "directory\n");
         return 2;
     }
@@ -629,10 +630,10 @@ static int cmd_report(const char *dir, int argc, char **argv)
         fprintf(stderr, "kortnod: report: %s\n", kn_strerror(r));
         goto out;
     }
-    static const enum store_report kinds[] = {
-        STORE_REPORT_STOCK,  STORE_REPORT_ORDERS,          STORE_REPORT_CONFLICTS,
-        STORE_REPORT_ALERTS, STORE_REPORT_INVOICE_OFFICES, STORE_REPORT_DIRECTORY
-    };
+    static const enum store_report kinds[] = { STORE_REPORT_STOCK,           STORE_REPORT_ORDERS,
+                                               STORE_REPORT_CONFLICTS,       STORE_REPORT_ALERTS,
+                                               STORE_REPORT_INVOICE_OFFICES, STORE_REPORT_DIRECTORY,
+                                               STORE_REPORT_APPOINTMENTS };
     json_t *cols = NULL, *rows = NULL, *pcols = NULL, *providers = NULL;
     if ((r = run_report(n, kinds[w], &a, &cols, &rows)) < 0 ||
         (w == 4 &&
@@ -883,6 +884,7 @@ int node_report_doc(struct node *n, const char *name, const struct store_report_
         { "alerts", STORE_REPORT_ALERTS },
         { "invoice", STORE_REPORT_INVOICE_OFFICES },
         { "directory", STORE_REPORT_DIRECTORY },
+        { "appointments", STORE_REPORT_APPOINTMENTS },
     };
     size_t w = 0;
     while (w < sizeof(reports) / sizeof(reports[0]) && strcmp(name, reports[w].name) != 0)
@@ -932,11 +934,19 @@ json_t *node_steps_doc(void)
         bool req[24];
         size_t nf = store_domain_type_fields(steps[i].type, names, req, 24);
         json_t *fields = json_array();
-        for (size_t k = 0; k < nf; k++)
-            json_array_append_new(fields,
-                                  json_pack("{s:s,s:s,s:b}", "name", names[k], "kind",
-                                            kinds[store_domain_field_kind(steps[i].type, names[k])],
-                                            "required", req[k]));
+        for (size_t k = 0; k < nf; k++) {
+            json_t *f = json_pack("{s:s,s:s,s:b}", "name", names[k], "kind",
+                                  kinds[store_domain_field_kind(steps[i].type, names[k])],
+                                  "required", req[k]);
+            const char *const *v = store_domain_field_values(steps[i].type, names[k]);
+            if (v) {
+                json_t *values = json_array();
+                for (; *v; v++)
+                    json_array_append_new(values, json_string(*v));
+                json_object_set_new(f, "values", values);
+            }
+            json_array_append_new(fields, f);
+        }
         json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s,s:o}", "type", steps[i].type, "cmd",
                                               steps[i].cmd, "sub", steps[i].sub, "who",
                                               steps[i].help, "fields", fields));

@@ -60,7 +60,7 @@ static const char usage_text[] =
     "                          for the order (chip serial, the holder's HSA-id)\n"
     "  reserve issue|return|archive-receipt;  catalogue add|audit|remove;  invoice issue\n"
     "  state digest|rebuild    hash of the projected state (same entries, same digest)\n"
-    "  report stock|orders|conflicts|alerts|directory [--json|--csv]\n"
+    "  report stock|orders|conflicts|alerts|directory|appointments [--json|--csv]\n"
     "  report invoice --month YYYY-MM [--office ID] [--json|--csv]\n"
     "                          reports take --office, --state (orders), --now (alerts)\n"
     "  demo [--keep] [--serve] a hub and two offices exchanging entries in a temporary directory;\n"

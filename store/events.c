@@ -1118,6 +1118,15 @@ enum store_field_kind store_domain_field_kind(const char *type, const char *fiel
     return STORE_FIELD_NONE;
 }
 
+const char *const *store_domain_field_values(const char *type, const char *field)
+{
+    const struct dom_event *ev = store__dom_event(type);
+    for (const struct dom_field *f = ev ? ev->fields : NULL; f && f->name; f++)
+        if (!strcmp(f->name, field))
+            return f->kind == DOM_F_ENUM ? f->values : NULL;
+    return NULL;
+}
+
 size_t store_domain_type_fields(const char *type, const char **names, bool *required, size_t max)
 {
     const struct dom_event *ev = store__dom_event(type);

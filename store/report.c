@@ -129,6 +129,10 @@ static const char sql_directory[] =
     " AND (kind = 'private' OR (SELECT count(*) FROM p_admins a WHERE a.office = o.office) >= 2)"
     " ORDER BY town, name";
 
+static const char sql_appointments[] =
+    "SELECT appointment, order_id AS \"order\", office, at_ms, place_kind, place, state"
+    " FROM p_appointments WHERE ?1 IS NULL OR office = ?1 ORDER BY at_ms, appointment";
+
 int store_report(struct store *s, enum store_report which, const struct store_report_args *a,
                  store_row_cb cb, void *ud)
 {
@@ -140,6 +144,7 @@ int store_report(struct store *s, enum store_report which, const struct store_re
         [STORE_REPORT_INVOICE_OFFICES] = sql_invoice_offices,
         [STORE_REPORT_INVOICE_PROVIDERS] = sql_invoice_providers,
         [STORE_REPORT_DIRECTORY] = sql_directory,
+        [STORE_REPORT_APPOINTMENTS] = sql_appointments,
     };
     sqlite3_stmt *st = NULL;
     const char *names[16];
@@ -155,6 +160,7 @@ int store_report(struct store *s, enum store_report which, const struct store_re
         goto out;
     switch (which) {
     case STORE_REPORT_STOCK:
+    case STORE_REPORT_APPOINTMENTS:
         if (a && a->office)
             sqlite3_bind_text(st, 1, a->office, -1, SQLITE_STATIC);
         break;

@@ -497,6 +497,8 @@ enum store_field_kind {
     STORE_FIELD_BIN, /* bytes (sealed data, keys): made by the program, not typed */
 };
 enum store_field_kind store_domain_field_kind(const char *type, const char *field);
+/* store_domain_field_values() - the values an enumerated field takes (NULL-terminated), or NULL. */
+const char *const *store_domain_field_values(const char *type, const char *field);
 
 /*
  * store_domain_type_fields() - the field names of type, required first marked by *required.
@@ -512,11 +514,12 @@ enum store_report {
     STORE_REPORT_INVOICE_OFFICES,   /* per office: what the issuer pays for month */
     STORE_REPORT_INVOICE_PROVIDERS, /* per care provider: what it is billed for month */
     STORE_REPORT_DIRECTORY,         /* the public list of open offices */
+    STORE_REPORT_APPOINTMENTS,      /* meetings with holders, by time (office: only its own) */
 };
 
 struct store_report_args {
     const char *state;  /* ORDERS: only this state (NULL: all) */
-    const char *office; /* STOCK, ORDERS, INVOICE_*: only this office (NULL: all) */
+    const char *office; /* STOCK, ORDERS, INVOICE_*, APPOINTMENTS: only this office (NULL: all) */
     const char *month;  /* INVOICE_*: YYYY-MM, required */
     uint64_t now_ms;    /* ALERTS, DIRECTORY: the time to judge ages and notice periods by */
 };

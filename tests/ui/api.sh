@@ -133,8 +133,10 @@ wait_seq hub o "$(seq_of o o)" 15 "the steps reach the hub"
 ok "steps through the API: the rules' refusal as 409, personal data and bad bodies as 400; three steps written and passed on to the hub"
 
 curl_ -b "$T/jar" "$BASE/api/steps"
-python3 -c 'import json,sys; d={s["type"]:s for s in json.loads(sys.argv[1])}; f={x["name"]:x for x in d["handover.completed"]["fields"]}; assert f["id_checked"]["kind"]=="bool" and f["id_checked"]["required"], f' "$BODY" ||
+python3 -c 'import json,sys; d={s["type"]:s for s in json.loads(sys.argv[1])}; f={x["name"]:x for x in d["handover.completed"]["fields"]}; assert f["id_checked"]["kind"]=="bool" and f["id_checked"]["required"], f; p={x["name"]:x for x in d["appointment.booked"]["fields"]}["place_kind"]; assert "home-delivery" in p["values"] and "administrator-home" in p["values"], p' "$BODY" ||
     fail "api/steps: $BODY"
+curl_ -b "$T/jar" "$BASE/api/report/appointments"
+[[ $CODE == 200 && "$BODY" == "[]" ]] || fail "api/report/appointments: $CODE $BODY"
 curl_ -b "$T/jar" "$BASE/api/report/invoice?month=2026-11&format=csv"
 [[ $CODE == 200 && "$HDRS" =~ text/csv && "$HDRS" =~ attachment ]] || fail "invoice CSV: $CODE $HDRS"
 curl_ -b "$T/jar" "$BASE/api/report/invoice"
