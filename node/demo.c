@@ -3,6 +3,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -317,6 +318,10 @@ static int serve(FILE *out, const char *tmp, struct demo_node *nodes, size_t cou
         snprintf(log, sizeof(log), "%s.log", nodes[i].path);
         pids[i] = fork();
         if (pids[i] == 0) {
+            /* The daemons end with the demo, however it ends (killed, too). */
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() == 1)
+                _exit(0);
             int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
             if (fd >= 0) {
                 dup2(fd, 1);

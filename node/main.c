@@ -805,6 +805,8 @@ static int open_configured(const char *dir, struct node **n, struct node_run_opt
     int r = node_config_load(*n, ro, text, err, sizeof(err));
     if (r < 0) {
         fprintf(stderr, "kortnod: %s\n", r == KN_EINVAL ? err : kn_strerror(r));
+        node_config_free(ro, *text);
+        *text = NULL;
         node_close(*n);
         return 1;
     }

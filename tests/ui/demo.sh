@@ -29,6 +29,14 @@ CSRF=$(curl -s -b "$T/jar" http://127.0.0.1:7181/api/session |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf"])')
 ok "the demo serves three pages; the office's one-time link logs in"
 
+# The office's daemon fetches DEMO-1 from the hub's within moments of starting.
+deadline=$(($(now_ms) + 20000))
+until curl -s -b "$T/jar" http://127.0.0.1:7181/api/report/orders |
+    python3 -c 'import json,sys; sys.exit(0 if any(x["order_id"]=="DEMO-1" for x in json.load(sys.stdin)) else 1)'; do
+    (($(now_ms) < deadline)) || fail "DEMO-1 does not reach Storuman"
+    sleep 0.2
+done
+
 step() { # TYPE BODY
     local code
     code=$(curl -s -b "$T/jar" -o "$T/.body" -w '%{http_code}' -X POST -H "X-CSRF-Token: $CSRF" \
