@@ -1344,6 +1344,7 @@ int node_run(struct node *n, const struct node_run_opts *o)
     d.start = uv_now(&d.loop);
     start_lan(&d, o, host, port);
     start_ui(&d, o);
+    d.status_dirty = true; /* status.json at once: kortnod ui and status read it */
     uv_timer_start(&d.tick, on_tick, 0, TICK_MS);
     uv_run(&d.loop, UV_RUN_DEFAULT);
     r = 0;
