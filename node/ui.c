@@ -372,6 +372,75 @@ static int api_step(struct ui *u, h2o_req_t *req, const char *type)
     return send_json(req, 200, json_pack("{s:b,s:I}", "ok", 1, "seq", (json_int_t)r));
 }
 
+/*
+ * A sealed bundle to save on a USB stick: what the hub lacks as far as this node knows (the
+ * hub's clock from the last contact or bundle), or everything when that is not known, sealed
+ * with the network key (node/sealed_bundle.c), as a download.
+ */
+static int api_bundle(struct ui *u, h2o_req_t *req)
+{
+    char plain[4200], sealed[4200], name[96], hubhex[STORE_ID_HEX_LEN + 1] = "";
+    uint8_t netkey[32];
+    json_t *status = NULL, *since = NULL;
+    uint64_t count = 0;
+    int r;
+    if ((r = node_netkey_load(u->n, netkey)) < 0)
+        return send_error(req, 500, "no network key on this node");
+    /* The hub's clock as this node's record of links has it (kortnod status's hub line). */
+    if (store_meta_get(u->n->store, "hub", hubhex, sizeof(hubhex)) == 0 &&
+        node_status_doc(u->n, NULL, &status) == 0) {
+        size_t i;
+        json_t *p;
+        json_array_foreach (json_object_get(status, "peers"), i, p)
+            if (!strcmp(json_string_value(json_object_get(p, "node")), hubhex) &&
+                json_is_object(json_object_get(p, "clock")))
+                since = json_object_get(p, "clock");
+    }
+    snprintf(plain, sizeof(plain), "%s/.bundle-ui-%d", u->n->dir, (int)getpid());
+    snprintf(sealed, sizeof(sealed), "%s/.bundle-ui-%d.sealed", u->n->dir, (int)getpid());
+    struct node_bundle_about about = { .made_ms = node_now_ms() };
+    memcpy(about.node, u->n->id.pk, STORE_KEY_LEN);
+    r = node_clock_json(u->n, &about.clock);
+    if (r == 0)
+        r = node_export(u->n, plain, since, &count);
+    if (r == 0)
+        r = node_bundle_seal(netkey, &about, plain, sealed);
+    sodium_memzero(netkey, sizeof(netkey));
+    json_decref(about.clock);
+    json_decref(status);
+    unlink(plain);
+    char *data = NULL;
+    size_t len = 0;
+    FILE *f = r == 0 ? fopen(sealed, "rb") : NULL;
+    if (f) {
+        fseek(f, 0, SEEK_END);
+        long size = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        data = size >= 0 ? kn_xmalloc((size_t)size + 1) : NULL;
+        len = data && fread(data, 1, (size_t)size, f) == (size_t)size ? (size_t)size : 0;
+        fclose(f);
+    }
+    unlink(sealed);
+    if (r < 0 || !len) {
+        free(data);
+        return send_error(req, 500, r < 0 ? kn_strerror(r) : "cannot read the bundle");
+    }
+    char month[16];
+    store_month(node_now_ms(), month);
+    int nl = snprintf(name, sizeof(name), "attachment; filename=\"kortnod-bundle-%s.knb\"", month);
+    h2o_iovec_t d = h2o_strdup(&req->pool, name, (size_t)nl);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("content-disposition"), 0, NULL,
+                          d.base, d.len);
+    char n_entries[32];
+    int cl = snprintf(n_entries, sizeof(n_entries), "%llu", (unsigned long long)count);
+    h2o_iovec_t c = h2o_strdup(&req->pool, n_entries, (size_t)cl);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-kortnod-entries"), 0, NULL,
+                          c.base, c.len);
+    r = send_body(req, 200, "application/octet-stream", data, len);
+    free(data);
+    return r;
+}
+
 /* ---- the handler ---- */
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -421,6 +490,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return api_status(u, req);
     if (get && !strcmp(path, "/api/steps"))
         return send_json(req, 200, node_steps_doc());
+    if (get && !strcmp(path, "/api/bundle"))
+        return api_bundle(u, req);
     if (get && !strncmp(path, "/api/report/", 12))
         return api_report(u, req, path + 12);
     if (post && !strncmp(path, "/api/step/", 10))

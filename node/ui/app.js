@@ -153,6 +153,8 @@ const DICT = {
     'sync.waiting.one': '1 händelse väntar; den skickas vid nästa anslutning.',
     'sync.waiting.live': '{n} händelser skickas nu.',
     'sync.allsent': 'Allt är skickat.',
+    'sync.bundle': 'Spara en fil till navet på USB-minnet',
+    'sync.bundle.help': 'Filen är krypterad: den som hittar minnet kan inte läsa den. Skicka den till navet, som läser in den med kortnod bundle import.',
     'sync.nodaemon': 'Kortnod körs inte just nu: inget skickas eller tas emot. Det du registrerar sparas och skickas när programmet körs igen.',
     'sync.old': 'Det är länge sedan navet hördes av. Kontrollera internetanslutningen, eller skicka en fil med USB-minne.',
     'sync.hub': 'Navet: {connected} av {total} datorer anslutna nu; {late} har inte hörts av på 7 dagar.',
@@ -614,6 +616,8 @@ const DICT = {
     'sync.waiting.one': '1 event waiting; it goes at the next connection.',
     'sync.waiting.live': '{n} events being sent now.',
     'sync.allsent': 'Everything is sent.',
+    'sync.bundle': 'Save a file for the hub on the USB stick',
+    'sync.bundle.help': 'The file is encrypted: whoever finds the stick cannot read it. Send it to the hub, which reads it in with kortnod bundle import.',
     'sync.nodaemon': 'Kortnod is not running right now: nothing is sent or received. What you record is kept and sent when it runs again.',
     'sync.old': 'The hub has not been heard from for a long time. Check the internet connection, or send a file on a USB stick.',
     'sync.hub': 'Hub: {connected} of {total} computers connected now; {late} not heard from for 7 days.',
@@ -2215,6 +2219,12 @@ function peerName(node) {
 function renderSync(el) {
   const s = syncSentence();
   if (s.text) el.append(h('p.box', { class: s.cls || 'neutral', text: s.text }));
+  if (!isHub()) {
+    // A sealed file of what the hub lacks, to save on a USB stick (GET /api/bundle).
+    el.append(h('p', null, h('a.download', { href: '/api/bundle', download: 'kortnod-bundle.knb',
+      text: t('sync.bundle') })));
+    el.append(h('p.small', { text: t('sync.bundle.help') }));
+  }
   const st = S.status;
   if (st && st.lan) {
     el.append(h('p.small', { text: t('sync.lan', { state: st.lan.state, n: st.lan.found }) }));

@@ -146,6 +146,14 @@ python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["daemon_running
     fail "api/status: $BODY"
 ok "steps list, invoice CSV download, status with the hub connected"
 
+CODE=$(curl -s -b "$T/jar" -o "$T/page.knb" -D "$T/.hdrs" -w '%{http_code}' "$BASE/api/bundle")
+HDRS=$(cat "$T/.hdrs")
+[[ $CODE == 200 && "$HDRS" =~ attachment && "$HDRS" =~ x-kortnod-entries ]] || fail "api/bundle: $CODE $HDRS"
+kn "$T/hub" bundle import "$T/page.knb"
+expect_rc 0 "the hub imports the page's bundle"
+expect_text "made by node ${NID[o]:0:8}" "$OUT" "the page's bundle"
+ok "a sealed bundle for the hub from the API: the hub imports it"
+
 # ---- stopping with a browser's connection open; off; loopback only ----
 python3 - "${PORT[ui]}" <<'EOF' &
 import socket, sys, time

@@ -174,6 +174,14 @@ try {
   }, null, { timeout: 35000 });
   ok('the earnings now show the hand-over: 800 kr');
 
+  // ---- a sealed file for the hub, saved from the page (for a USB stick) ----
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Spara en fil till navet på USB-minnet' }).click(),
+  ]);
+  await download.saveAs(path.join(args.artifacts, 'bundle-for-the-hub.knb'));
+  ok(`the page saves a sealed file for the hub (${download.suggestedFilename()})`);
+
   // ---- smaller screens ----
   for (const [w, h] of [[1024, 600], [800, 600]]) {
     await page.setViewportSize({ width: w, height: h });

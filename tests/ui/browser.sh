@@ -68,5 +68,9 @@ node "$HERE/browser.mjs" \
     --chromium "$CHROMIUM" --artifacts "$ART" \
     --office "$LINK_O" --hub "$LINK_HUB" --other "http://127.0.0.1:${PORT[other]}/" ||
     fail "the browser test failed (screenshots in $ART)"
+kn "$T/hub" bundle import "$ART/bundle-for-the-hub.knb"
+expect_rc 0 "the hub imports the file the page saved"
+expect_text "made by node ${NID[o]:0:8}" "$OUT" "the page's bundle"
+ok "the hub imports the sealed file the office's page saved"
 wait_seq hub o "$(seq_of o o)" 15 "what the browser recorded reaches the hub"
 ok "what was recorded in the browser reached the hub; screenshots in $ART"
