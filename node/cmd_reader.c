@@ -43,8 +43,10 @@ static int holder_hsa_id(struct store *s, const char *order, char out[READER_MAX
 }
 
 bool node_reader_match(struct store *s, const struct reader_identity *id, char order[65],
-                       char *text, size_t text_size)
+                       char *text, size_t text_size, bool *hsa_checked)
 {
+    if (hsa_checked)
+        *hsa_checked = false;
     struct store_card card;
     char hsa[READER_MAX_HSA_ID + 1];
     order[0] = '\0';
@@ -78,6 +80,8 @@ bool node_reader_match(struct store *s, const struct reader_identity *id, char o
         return false;
     }
     sodium_memzero(hsa, sizeof(hsa));
+    if (hsa_checked)
+        *hsa_checked = r == 1;
     snprintf(text, text_size, "matches order %s%s", card.order,
              r == 1 ? " (chip and the holder's HSA-id)" : " (chip)");
     return true;
@@ -194,7 +198,7 @@ static void print_event(struct watch *wa, const struct reader_event *ev)
     bool ok = false;
     if (ev->kind == READER_EV_INSERTED && wa->n) {
         store_domain_sync(wa->n->store, false, NULL);
-        ok = node_reader_match(wa->n->store, &ev->id, order, match, sizeof(match));
+        ok = node_reader_match(wa->n->store, &ev->id, order, match, sizeof(match), NULL);
     }
     if (wa->json) {
         json_t *j = json_pack("{s:s,s:s,s:I,s:I}", "event", reader_event_name(ev->kind), "reader",
@@ -301,7 +305,7 @@ static int read_run(const char *dir, const char *reader, bool json)
     }
     if (node_open(dir, &n) == 0) {
         store_domain_sync(n->store, false, NULL);
-        ok = node_reader_match(n->store, &id, order, match, sizeof(match));
+        ok = node_reader_match(n->store, &id, order, match, sizeof(match), NULL);
         node_close(n);
     }
     if (json) {

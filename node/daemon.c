@@ -85,8 +85,9 @@ struct live_reader {
     char name[READER_MAX_NAME];
     enum { LIVE_EMPTY, LIVE_CARD, LIVE_ERROR } card;
     char chip[17];
+    char atr[2 * READER_MAX_ATR + 1];
     char order[65];
-    bool matches;
+    bool matches, hsa_checked;
     char text[200]; /* "matches order X", or why not; LIVE_ERROR: the read error */
     int64_t since_ms;
 };
@@ -1052,6 +1053,43 @@ static json_t *ui_live(void *data)
     return status_doc(data);
 }
 
+/*
+ * A hand-over from the web page, checked by the card in a reader: the card the daemon read when
+ * it was inserted must be the one shipped for order (chip, and the holder's HSA-id when the
+ * order has one). Fills body as `handover complete --from-reader` would.
+ */
+static int ui_reader(void *data, const char *order, json_t *body, char *err, size_t err_size)
+{
+    struct daemon *d = data;
+    struct store_card card;
+    for (size_t i = 0; i < d->nreaders; i++) {
+        const struct live_reader *lr = &d->readers[i];
+        if (lr->card != LIVE_CARD || !lr->matches || strcmp(lr->order, order) != 0)
+            continue;
+        if (store_card_get(d->n->store, order, &card) < 0)
+            break;
+        const char *typed = json_string_value(json_object_get(body, "serial"));
+        if (typed && *typed && strcmp(typed, card.serial) != 0) {
+            snprintf(err, err_size,
+                     "the card in the reader is order %s's (%s), not the serial typed (%s)", order,
+                     card.serial, typed);
+            return KN_EREFUSED;
+        }
+        json_object_set_new(body, "serial", json_string(card.serial));
+        json_object_set_new(body, "chip", json_string(lr->chip));
+        if (lr->atr[0])
+            json_object_set_new(body, "atr", json_string(lr->atr));
+        json_object_set_new(body, "read_by_reader", json_true());
+        json_object_set_new(body, "hsa_id_checked", json_boolean(lr->hsa_checked));
+        return 0;
+    }
+    snprintf(err, err_size,
+             "no card of order %s is in a card reader: insert it (the reader must say it matches), "
+             "or type its serial",
+             order);
+    return KN_EREFUSED;
+}
+
 /* DATA/status.json, for `kortnod status` and `kortnod ui`: written whole, renamed into place. */
 static void write_status(struct daemon *d)
 {
@@ -1110,8 +1148,9 @@ static void on_reader(struct reader_watch *w, const struct reader_event *ev, voi
         lr->card = LIVE_CARD;
         lr->since_ms = ev->at_ms;
         snprintf(lr->chip, sizeof(lr->chip), "%s", ev->id.chip);
-        lr->matches =
-            node_reader_match(d->n->store, &ev->id, lr->order, lr->text, sizeof(lr->text));
+        snprintf(lr->atr, sizeof(lr->atr), "%s", ev->id.atr);
+        lr->matches = node_reader_match(d->n->store, &ev->id, lr->order, lr->text, sizeof(lr->text),
+                                        &lr->hsa_checked);
         logf_(d, NODE_LOG_INFO, "card inserted in %s: chip %s, read in %lld ms: %s", ev->reader,
               ev->id.chip[0] ? ev->id.chip : "none", (long long)(ev->at_ms - ev->seen_ms),
               lr->text);
@@ -1305,7 +1344,7 @@ static void start_ui(struct daemon *d, const struct node_run_opts *o)
         logf_(d, NODE_LOG_ERROR, "web interface: ui = %s is not HOST:PORT", o->ui);
         return;
     }
-    if (ui_start(&d->loop, d->n, host, port, ui_live, d, &d->ui, why, sizeof(why)) < 0) {
+    if (ui_start(&d->loop, d->n, host, port, ui_live, ui_reader, d, &d->ui, why, sizeof(why)) < 0) {
         logf_(d, NODE_LOG_WARN, "web interface off: %s", why);
         return;
     }

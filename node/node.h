@@ -187,13 +187,14 @@ int node_bound_payload(struct store *hub, const uint8_t node[STORE_KEY_LEN], con
  * does not match: nothing is to be written then.
  * node_reader_match() - a sentence for what the card in a reader is for this node: "matches
  * order X", or why it is not the card to hand over; *order gets the order id when one is found.
- * Returns true when the card matches a card waiting for hand-over.
+ * Returns true when the card matches a card waiting for hand-over; *hsa_checked (may be NULL)
+ * then says whether the certificate's HSA-id was checked against the holder's.
  */
 struct reader_identity;
 int node_cmd_reader(const char *dir, int argc, char **argv);
 int node_reader_handover(struct node *n, json_t *body, const char *reader);
 bool node_reader_match(struct store *s, const struct reader_identity *id, char order[65],
-                       char *text, size_t text_size);
+                       char *text, size_t text_size, bool *hsa_checked);
 
 /*
  * node_bundle_seal() - out_path (written whole, then renamed) gets the file at plain_path

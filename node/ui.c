@@ -40,6 +40,7 @@ struct ui {
     char hosts[2][40]; /* what a request may name in Host: 127.0.0.1:PORT, localhost:PORT */
     char origins[2][48];
     ui_live_fn live;
+    ui_reader_fn reader;
     void *live_data;
     struct session sessions[MAX_SESSIONS];
 };
@@ -361,6 +362,33 @@ static int api_step(struct ui *u, h2o_req_t *req, const char *type)
         json_decref(body);
         return send_error(req, 400, "the body is not a JSON object");
     }
+    /* What a card reader says is the daemon's to fill in, never the page's. */
+    static const char *const reader_fields[] = { "read_by_reader", "chip", "atr", "hsa_id_checked",
+                                                 NULL };
+    for (const char *const *f = reader_fields; *f; f++)
+        if (json_object_get(body, *f)) {
+            json_decref(body);
+            return send_error(req, 400,
+                              "a card reader's fields come from the reader: send "
+                              "from_reader instead");
+        }
+    json_t *from_reader = json_object_get(body, "from_reader");
+    if (from_reader && (!json_is_boolean(from_reader) || strcmp(type, "handover.completed"))) {
+        json_decref(body);
+        return send_error(req, 400, "from_reader is true or false, on handover.completed only");
+    }
+    if (json_is_true(from_reader)) {
+        const char *order = json_string_value(json_object_get(body, "order"));
+        int rr = order && u->reader ? u->reader(u->live_data, order, body, reason, sizeof(reason))
+                                    : KN_EREFUSED;
+        if (rr < 0) {
+            json_decref(body);
+            return send_json(
+                req, 409,
+                json_pack("{s:s}", "error", reason[0] ? reason : "no card reader is watched here"));
+        }
+    }
+    json_object_del(body, "from_reader");
     int r = node_step_json(u->n, type, body, reason, sizeof(reason), err, sizeof(err));
     json_decref(body);
     if (r == KN_EREFUSED)
@@ -526,7 +554,7 @@ static void on_start_failed(uv_handle_t *h)
 }
 
 int ui_start(uv_loop_t *loop, struct node *n, const char *host, int port, ui_live_fn live,
-             void *data, struct ui **out, char *why, size_t why_size)
+             ui_reader_fn reader, void *data, struct ui **out, char *why, size_t why_size)
 {
     struct sockaddr_in addr;
     int r;
@@ -543,6 +571,7 @@ int ui_start(uv_loop_t *loop, struct node *n, const char *host, int port, ui_liv
     u->loop = loop;
     u->n = n;
     u->live = live;
+    u->reader = reader;
     u->live_data = data;
     snprintf(u->url, sizeof(u->url), "http://%s:%d/", host, port);
     snprintf(u->hosts[0], sizeof(u->hosts[0]), "%s:%d", host, port);

@@ -38,6 +38,14 @@ extern const struct ui_asset ui_assets[];
  */
 typedef json_t *(*ui_live_fn)(void *data);
 
+/*
+ * ui_reader_fn - fill body (a hand-over of order) from the card in a reader that matches order,
+ * as `handover complete --from-reader` does; KN_EREFUSED with the reason in err when no card in
+ * a reader is that order's.
+ */
+typedef int (*ui_reader_fn)(void *data, const char *order, json_t *body, char *err,
+                            size_t err_size);
+
 struct ui;
 
 /*
@@ -45,7 +53,7 @@ struct ui;
  * node n. Returns 0 with *out, or a negative code with the reason in why.
  */
 int ui_start(uv_loop_t *loop, struct node *n, const char *host, int port, ui_live_fn live,
-             void *data, struct ui **out, char *why, size_t why_size);
+             ui_reader_fn reader, void *data, struct ui **out, char *why, size_t why_size);
 
 /* ui_url() - "http://127.0.0.1:PORT/" of a running interface. */
 const char *ui_url(const struct ui *u);

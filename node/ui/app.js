@@ -3090,6 +3090,9 @@ function openStep(type, prefill, opener, opts) {
     const ok = document.getElementById('dlg-ok');
     ok.setAttribute('aria-disabled', 'true');
     S.busy = true;
+    // Opened from the reader's "hand over" button: the daemon fills in what the card says
+    // (chip, ATR, the holder check) and refuses if that card is no longer in the reader.
+    if (type === 'handover.completed' && o.fromReader) r.body.from_reader = true;
     const res = await postStep(type, r.body);
     S.busy = false;
     ok.removeAttribute('aria-disabled');

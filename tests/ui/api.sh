@@ -55,7 +55,8 @@ expect_rc 0 "kortnod ui --print"
 LINK=$(head -1 <<<"$OUT")
 [[ "$LINK" =~ ^$BASE/login\?t=[0-9a-f]{64}$ ]] || fail "the login link: $LINK"
 [[ "$(stat -c %a "$T/o/ui-login")" == 600 ]] || fail "DATA/ui-login is not mode 0600"
-curl_ "${LINK%?}0" # altered
+last=${LINK: -1}
+curl_ "${LINK%?}$([[ $last == 0 ]] && echo 1 || echo 0)" # altered: its last digit changed
 [[ $CODE == 403 ]] || fail "an altered login link: $CODE"
 curl_ -c "$T/jar" "$LINK"
 [[ $CODE == 303 ]] || fail "the login link: $CODE $BODY"
@@ -92,7 +93,8 @@ before=$(seq_of o o)
 curl_ -b "$T/jar" -X POST -H 'Content-Type: application/json' -d '{"order":"A1"}' \
     "$BASE/api/step/notice.received"
 [[ $CODE == 403 && "$BODY" =~ CSRF ]] || fail "a POST without the CSRF token: $CODE $BODY"
-curl_ -b "$T/jar" -X POST -H "X-CSRF-Token: ${CSRF/a/b}${CSRF:64}" -d '{"order":"A1"}' \
+WRONG=$([[ ${CSRF:0:1} == 0 ]] && echo 1 || echo 0)${CSRF:1} # its first digit changed
+curl_ -b "$T/jar" -X POST -H "X-CSRF-Token: $WRONG" -d '{"order":"A1"}' \
     "$BASE/api/step/notice.received"
 [[ $CODE == 403 ]] || fail "a POST with a wrong CSRF token: $CODE $BODY"
 curl_ -b "$T/jar" -X POST -H "X-CSRF-Token: $CSRF" -H "Origin: http://evil.example" \
