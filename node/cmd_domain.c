@@ -160,6 +160,43 @@ int node_parse_time(const char *s, uint64_t *out)
     return 0;
 }
 
+/* Required flags not given are false: the projectors say which must be true. */
+static void default_flags(const char *type, json_t *body)
+{
+    const char *names[24];
+    bool req[24];
+    size_t nf = store_domain_type_fields(type, names, req, 24);
+    for (size_t k = 0; k < nf; k++)
+        if (store_domain_field_kind(type, names[k]) == STORE_FIELD_BOOL && req[k] &&
+            !json_object_get(body, names[k]))
+            json_object_set_new(body, names[k], json_false());
+}
+
+/* The reports, by name: `kortnod report NAME` and the web interface's /api/report/NAME. */
+static const struct {
+    const char *name;
+    enum store_report kind;
+} reports[] = {
+    { "stock", STORE_REPORT_STOCK },
+    { "orders", STORE_REPORT_ORDERS },
+    { "conflicts", STORE_REPORT_CONFLICTS },
+    { "alerts", STORE_REPORT_ALERTS },
+    { "invoice", STORE_REPORT_INVOICE_OFFICES },
+    { "directory", STORE_REPORT_DIRECTORY },
+    { "appointments", STORE_REPORT_APPOINTMENTS },
+};
+#define NREPORTS    (sizeof(reports) / sizeof(reports[0]))
+#define REP_INVOICE 4
+
+/* The index of report name in reports[], or NREPORTS. */
+static size_t report_index(const char *name)
+{
+    size_t w = 0;
+    while (w < NREPORTS && strcmp(name, reports[w].name) != 0)
+        w++;
+    return w;
+}
+
 static int open_domain_node(const char *dir, struct node **n)
 {
     int r = node_open(dir, n);
@@ -336,14 +373,7 @@ static int cmd_step(const char *dir, size_t which, int argc, char **argv)
             json_object_set_new(body, field, json_string(v));
         }
     }
-    /* Flags not given are false; the projectors say which must be true. */
-    const char *names[24];
-    bool req[24];
-    size_t nf = store_domain_type_fields(type, names, req, 24);
-    for (size_t k = 0; k < nf; k++)
-        if (store_domain_field_kind(type, names[k]) == STORE_FIELD_BOOL && req[k] &&
-            !json_object_get(body, names[k]))
-            json_object_set_new(body, names[k], json_false());
+    default_flags(type, body);
     if (from_reader) {
         /* The card is read and checked against the order before anything is written. */
         rc = 1;
@@ -577,19 +607,14 @@ int node_report_text(struct node *n, enum store_report which, const struct store
 
 static int cmd_report(const char *dir, int argc, char **argv)
 {
-    static const char *const names[] = { "stock",   "orders",    "conflicts",   "alerts",
-                                         "invoice", "directory", "appointments" };
     struct store_report_args a = { 0 };
     enum fmt fmt = FMT_TEXT;
     const char *what = argc > 1 ? argv[1] : "";
     struct node *n = NULL;
     int rc = 2, r;
-    size_t w;
+    size_t w = report_index(what);
 
-    for (w = 0; w < sizeof(names) / sizeof(names[0]); w++)
-        if (!strcmp(what, names[w]))
-            break;
-    if (w == sizeof(names) / sizeof(names[0])) {
+    if (w == NREPORTS) {
         fprintf(stderr, "kortnod: report takes stock, orders, conflicts, alerts, invoice, "
                         "appointments or "
                         "directory\n");
@@ -618,7 +643,7 @@ static int cmd_report(const char *dir, int argc, char **argv)
             return 2;
         }
     }
-    if (w == 4 && (!a.month || strlen(a.month) != 7 || a.month[4] != '-')) {
+    if (w == REP_INVOICE && (!a.month || strlen(a.month) != 7 || a.month[4] != '-')) {
         fprintf(stderr, "kortnod: report invoice needs --month YYYY-MM\n");
         return 2;
     }
@@ -630,13 +655,9 @@ static int cmd_report(const char *dir, int argc, char **argv)
         fprintf(stderr, "kortnod: report: %s\n", kn_strerror(r));
         goto out;
     }
-    static const enum store_report kinds[] = { STORE_REPORT_STOCK,           STORE_REPORT_ORDERS,
-                                               STORE_REPORT_CONFLICTS,       STORE_REPORT_ALERTS,
-                                               STORE_REPORT_INVOICE_OFFICES, STORE_REPORT_DIRECTORY,
-                                               STORE_REPORT_APPOINTMENTS };
     json_t *cols = NULL, *rows = NULL, *pcols = NULL, *providers = NULL;
-    if ((r = run_report(n, kinds[w], &a, &cols, &rows)) < 0 ||
-        (w == 4 &&
+    if ((r = run_report(n, reports[w].kind, &a, &cols, &rows)) < 0 ||
+        (w == REP_INVOICE &&
          (r = run_report(n, STORE_REPORT_INVOICE_PROVIDERS, &a, &pcols, &providers)) < 0)) {
         fprintf(stderr, "kortnod: report %s: %s\n", what, kn_strerror(r));
         json_decref(cols);
@@ -644,24 +665,24 @@ static int cmd_report(const char *dir, int argc, char **argv)
         goto out;
     }
     if (fmt == FMT_JSON) {
-        json_t *doc = w == 4 ? json_pack("{s:s,s:O,s:O}", "month", a.month, "offices", rows,
-                                         "care_providers", providers)
-                             : json_incref(rows);
+        json_t *doc = w == REP_INVOICE ? json_pack("{s:s,s:O,s:O}", "month", a.month, "offices",
+                                                   rows, "care_providers", providers)
+                                       : json_incref(rows);
         json_dumpf(doc, stdout, JSON_INDENT(2));
         putchar('\n');
         json_decref(doc);
     } else {
         char title[96];
-        snprintf(title, sizeof(title), "%s%s%s", names[w], w == 4 ? " " : "",
-                 w == 4 ? a.month : "");
+        snprintf(title, sizeof(title), "%s%s%s", reports[w].name, w == REP_INVOICE ? " " : "",
+                 w == REP_INVOICE ? a.month : "");
         print_table(stdout, cols, rows, fmt, title);
-        if (w == 4) {
+        if (w == REP_INVOICE) {
             if (fmt == FMT_CSV)
                 putchar('\n');
             print_table(stdout, pcols, providers, fmt,
                         "billed to care providers (800 SEK + 25 % VAT per card)");
         }
-        if (w == 2 && fmt == FMT_TEXT && stats.waiting)
+        if (reports[w].kind == STORE_REPORT_CONFLICTS && fmt == FMT_TEXT && stats.waiting)
             printf("(%zu entries wait for entries this node does not hold yet)\n", stats.waiting);
     }
     json_decref(cols);
@@ -874,24 +895,9 @@ int node_cmd_domain(const char *dir, int argc, char **argv, bool *handled)
 int node_report_doc(struct node *n, const char *name, const struct store_report_args *a, char **csv,
                     size_t *len, json_t **doc)
 {
-    static const struct {
-        const char *name;
-        enum store_report kind;
-    } reports[] = {
-        { "stock", STORE_REPORT_STOCK },
-        { "orders", STORE_REPORT_ORDERS },
-        { "conflicts", STORE_REPORT_CONFLICTS },
-        { "alerts", STORE_REPORT_ALERTS },
-        { "invoice", STORE_REPORT_INVOICE_OFFICES },
-        { "directory", STORE_REPORT_DIRECTORY },
-        { "appointments", STORE_REPORT_APPOINTMENTS },
-    };
-    size_t w = 0;
-    while (w < sizeof(reports) / sizeof(reports[0]) && strcmp(name, reports[w].name) != 0)
-        w++;
-    bool invoice = w == 4;
-    if (w == sizeof(reports) / sizeof(reports[0]) ||
-        (invoice && (!a->month || strlen(a->month) != 7 || a->month[4] != '-')))
+    size_t w = report_index(name);
+    bool invoice = w == REP_INVOICE;
+    if (w == NREPORTS || (invoice && (!a->month || strlen(a->month) != 7 || a->month[4] != '-')))
         return KN_EINVAL;
     json_t *cols = NULL, *rows = NULL, *pcols = NULL, *providers = NULL;
     int r = run_report(n, reports[w].kind, a, &cols, &rows);
@@ -973,13 +979,7 @@ int node_step_json(struct node *n, const char *type, json_t *body, char *reason,
                      *p);
             return KN_EINVAL;
         }
-    const char *names[24];
-    bool req[24];
-    size_t nf = store_domain_type_fields(type, names, req, 24);
-    for (size_t k = 0; k < nf; k++)
-        if (store_domain_field_kind(type, names[k]) == STORE_FIELD_BOOL && req[k] &&
-            !json_object_get(body, names[k]))
-            json_object_set_new(body, names[k], json_false());
+    default_flags(type, body);
     uint8_t *payload = NULL;
     size_t len;
     char *text = json_dumps(body, JSON_COMPACT);

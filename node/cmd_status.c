@@ -73,6 +73,35 @@ static int add_link(void *data, const struct store_link *l)
     return 0;
 }
 
+struct freshest {
+    const uint8_t *node;
+    uint64_t at;
+    json_t *clock;
+};
+
+static int take_freshest(void *data, const struct store_link *l)
+{
+    struct freshest *f = data;
+    json_error_t jerr;
+    if (!l->clock || memcmp(l->node, f->node, STORE_KEY_LEN) != 0 ||
+        (f->clock && l->last_ok_ms <= f->at))
+        return 0;
+    json_decref(f->clock);
+    f->clock = json_loads(l->clock, 0, &jerr);
+    f->at = l->last_ok_ms;
+    return 0;
+}
+
+json_t *node_link_clock(struct node *n, const uint8_t node[STORE_KEY_LEN])
+{
+    struct freshest f = { .node = node };
+    if (store_links(n->store, take_freshest, &f) < 0) {
+        json_decref(f.clock);
+        return NULL;
+    }
+    return f.clock;
+}
+
 /* "3 s ago", "5 min ago", "2 h ago", "4 days ago", or "never". */
 static void ago(uint64_t now, uint64_t then, char *out, size_t size)
 {

@@ -639,14 +639,6 @@ static void on_lan_found(void *data, const struct lan_announce *a, const char *i
           first ? "dialling it" : "it dials this node");
 }
 
-static bool is_hub(struct daemon *d, const uint8_t *pk)
-{
-    char hex[STORE_ID_HEX_LEN + 1];
-    uint8_t hub[STORE_KEY_LEN];
-    return store_meta_get(d->n->store, "hub", hex, sizeof(hex)) == 0 &&
-           store_unhex(hex, hub, STORE_KEY_LEN) == 0 && memcmp(hub, pk, STORE_KEY_LEN) == 0;
-}
-
 /* What the record of links says of a node's TCP path: when it was last reached, and an address
  * given up (with when). */
 struct tcp_record {
@@ -659,6 +651,8 @@ struct refresh {
     struct daemon *d;
     struct tcp_record *rec;
     size_t nrec;
+    uint8_t hub[STORE_KEY_LEN]; /* the hub's id (read once a reading) */
+    bool hub_known;
     char own[64]; /* this node's address as the log says it now */
     bool own_found;
     uint64_t own_at;
@@ -703,7 +697,8 @@ static int learn_address(void *data, const struct store_address *a)
     }
     /* The hub dials nobody it learns of: the offices and laptops dial it. */
     bool wanted = strcmp(d->n->role, "hub") != 0 &&
-                  (a->near || !strcmp(a->role, "hub") || is_hub(d, a->node));
+                  (a->near || !strcmp(a->role, "hub") ||
+                   (rf->hub_known && memcmp(rf->hub, a->node, STORE_KEY_LEN) == 0));
     node_short_id(a->node, id);
     size_t learned = 0;
     for (size_t i = 0; i < d->ndials; i++) {
@@ -797,6 +792,9 @@ static void announce_address(struct daemon *d, const struct refresh *rf)
 static void refresh_addresses(struct daemon *d)
 {
     struct refresh rf = { .d = d };
+    char hubhex[STORE_ID_HEX_LEN + 1];
+    rf.hub_known = store_meta_get(d->n->store, "hub", hubhex, sizeof(hubhex)) == 0 &&
+                   store_unhex(hubhex, rf.hub, STORE_KEY_LEN) == 0;
     if (d->once)
         return;
     store_links(d->n->store, collect_tcp, &rf);

@@ -731,16 +731,9 @@ static int cmd_bundle(const char *dir, struct opts *o)
         goto out;
     }
     snprintf(tmp, sizeof(tmp), "%s/.bundle-%s-%ld", dir, sub, (long)getpid());
-    about.made_ms = node_now_ms();
-    memcpy(about.node, n->id.pk, STORE_KEY_LEN);
-    if (!strcmp(sub, "export") && (r = node_clock_json(n, &about.clock)) < 0) {
-        fprintf(stderr, "kortnod: bundle export: reading the clock: %s\n", kn_strerror(r));
-        goto out;
-    }
     if (!strcmp(sub, "export")) {
         uint64_t count;
-        if ((r = node_export(n, tmp, since, &count)) < 0 ||
-            (r = node_bundle_seal(netkey, &about, tmp, out)) < 0) {
+        if ((r = node_bundle_export(n, netkey, since, out, &count)) < 0) {
             fprintf(stderr, "kortnod: bundle export: %s: %s\n", out, kn_strerror(r));
             goto out;
         }
@@ -890,7 +883,8 @@ static int cmd_sync(const char *dir, struct opts *o)
 }
 
 /* Is a daemon running on this data directory? Its status.json is fresh and its pid alive. */
-static bool daemon_running(const char *dir)
+/* Its status.json when it runs (caller decrefs), else NULL. */
+static json_t *running_status(const char *dir)
 {
     char path[4200];
     json_error_t jerr;
@@ -900,6 +894,17 @@ static bool daemon_running(const char *dir)
     json_int_t pid = json_integer_value(json_object_get(st, "pid"));
     bool running = st && node_now_ms() - (uint64_t)updated < 5000 && pid > 0 &&
                    (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+    if (!running) {
+        json_decref(st);
+        st = NULL;
+    }
+    return st;
+}
+
+static bool daemon_running(const char *dir)
+{
+    json_t *st = running_status(dir);
+    bool running = st != NULL;
     json_decref(st);
     return running;
 }
@@ -1095,15 +1100,13 @@ static int cmd_status(const char *dir, struct opts *o)
 static int cmd_ui(const char *dir, struct opts *o)
 {
     bool print = o->argc == 2 && !strcmp(o->argv[1], "--print");
-    char path[4200], token[65], url[256];
-    json_error_t jerr;
+    char token[65], url[256];
     struct node *n;
     if (o->argc > 2 || (o->argc == 2 && !print))
         return usage_error("%s", "ui takes only --print");
     if (open_node(dir, &n))
         return EXIT_FAIL;
-    snprintf(path, sizeof(path), "%s/status.json", dir);
-    json_t *st = daemon_running(dir) ? json_load_file(path, 0, &jerr) : NULL;
+    json_t *st = running_status(dir);
     const char *base = json_string_value(json_object_get(st, "ui"));
     int rc = EXIT_FAIL, r;
     if (!st) {

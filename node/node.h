@@ -213,6 +213,13 @@ int node_bundle_seal(const uint8_t netkey[32], const struct node_bundle_about *a
                      const char *plain_path, const char *out_path);
 int node_bundle_open(const uint8_t netkey[32], const char *in_path, const char *plain_path,
                      struct node_bundle_about *about, char *why, size_t why_size);
+/*
+ * node_bundle_export() - `bundle export`: what a node holding since lacks (NULL: everything),
+ * sealed into out_path with this node and its clock in the first chunk; the plain export lives
+ * only in the data directory for the moment it takes. *count gets the number of entries.
+ */
+int node_bundle_export(struct node *n, const uint8_t netkey[32], json_t *since,
+                       const char *out_path, uint64_t *count);
 
 /* node_domain_usage() - the list of steps and their options. */
 void node_domain_usage(FILE *out);
@@ -333,6 +340,11 @@ int node_status(struct node *n, bool as_json, FILE *out);
  * live is the daemon's own view (the web interface), or NULL to read DATA/status.json.
  */
 int node_status_doc(struct node *n, json_t *live, json_t **out);
+/*
+ * node_link_clock() - what node held at the freshest contact this node's record of links has a
+ * clock of (any path), as {author hex: seq}; NULL when none. Caller decrefs.
+ */
+json_t *node_link_clock(struct node *n, const uint8_t node[STORE_KEY_LEN]);
 
 /*
  * For the web interface (node/ui.c), from the command line's code (cmd_domain.c):

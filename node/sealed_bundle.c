@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <sodium.h>
+#include <unistd.h>
 
 #include "node.h"
 
@@ -139,6 +140,25 @@ out:
     free(in);
     free(out);
     free(tmp);
+    return r;
+}
+
+int node_bundle_export(struct node *n, const uint8_t netkey[32], json_t *since,
+                       const char *out_path, uint64_t *count)
+{
+    struct node_bundle_about about = { .made_ms = node_now_ms() };
+    size_t len = strlen(n->dir) + 40;
+    char *plain = kn_xmalloc(len);
+    snprintf(plain, len, "%s/.bundle-export-%ld", n->dir, (long)getpid());
+    memcpy(about.node, n->id.pk, STORE_KEY_LEN);
+    int r = node_clock_json(n, &about.clock);
+    if (r == 0)
+        r = node_export(n, plain, since, count);
+    if (r == 0)
+        r = node_bundle_seal(netkey, &about, plain, out_path);
+    remove(plain);
+    free(plain);
+    json_decref(about.clock);
     return r;
 }
 

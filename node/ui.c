@@ -407,36 +407,21 @@ static int api_step(struct ui *u, h2o_req_t *req, const char *type)
  */
 static int api_bundle(struct ui *u, h2o_req_t *req)
 {
-    char plain[4200], sealed[4200], name[96], hubhex[STORE_ID_HEX_LEN + 1] = "";
-    uint8_t netkey[32];
-    json_t *status = NULL, *since = NULL;
+    char sealed[4200], name[96], hubhex[STORE_ID_HEX_LEN + 1];
+    uint8_t netkey[32], hub[STORE_KEY_LEN];
+    json_t *since = NULL;
     uint64_t count = 0;
     int r;
     if ((r = node_netkey_load(u->n, netkey)) < 0)
         return send_error(req, 500, "no network key on this node");
     /* The hub's clock as this node's record of links has it (kortnod status's hub line). */
     if (store_meta_get(u->n->store, "hub", hubhex, sizeof(hubhex)) == 0 &&
-        node_status_doc(u->n, NULL, &status) == 0) {
-        size_t i;
-        json_t *p;
-        json_array_foreach (json_object_get(status, "peers"), i, p)
-            if (!strcmp(json_string_value(json_object_get(p, "node")), hubhex) &&
-                json_is_object(json_object_get(p, "clock")))
-                since = json_object_get(p, "clock");
-    }
-    snprintf(plain, sizeof(plain), "%s/.bundle-ui-%d", u->n->dir, (int)getpid());
+        store_unhex(hubhex, hub, STORE_KEY_LEN) == 0)
+        since = node_link_clock(u->n, hub);
     snprintf(sealed, sizeof(sealed), "%s/.bundle-ui-%d.sealed", u->n->dir, (int)getpid());
-    struct node_bundle_about about = { .made_ms = node_now_ms() };
-    memcpy(about.node, u->n->id.pk, STORE_KEY_LEN);
-    r = node_clock_json(u->n, &about.clock);
-    if (r == 0)
-        r = node_export(u->n, plain, since, &count);
-    if (r == 0)
-        r = node_bundle_seal(netkey, &about, plain, sealed);
+    r = node_bundle_export(u->n, netkey, since, sealed, &count);
     sodium_memzero(netkey, sizeof(netkey));
-    json_decref(about.clock);
-    json_decref(status);
-    unlink(plain);
+    json_decref(since);
     char *data = NULL;
     size_t len = 0;
     FILE *f = r == 0 ? fopen(sealed, "rb") : NULL;

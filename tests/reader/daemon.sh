@@ -36,26 +36,7 @@ expect_rc 1 "reader read without pcscd"
 expect_text "not running" "$ERR" "reader read without pcscd"
 ok "no pcscd: reader list and reader read say the smart card service is not running"
 
-new_hub hub
-new_office kiruna hub
-for a in adm-1 adm-2; do
-    kn "$T/hub" office admin-add --office kiruna --admin $a --name "Administrator $a"
-    expect_rc 0 "admin-add $a"
-done
-CHIP=47905040000000A1
-kn "$T/hub" order place --order A1 --care-provider region-norrbotten --office kiruna \
-    --card-type siths-e --holder "Anna Test" --hsa-id SE2321000016-TEST1
-expect_rc 0 "order place"
-kn "$T/hub" card ship --order A1 --serial SN-A1 --rek RR1SE --chip "$CHIP"
-expect_rc 0 "card ship"
-kn "$T/hub" export --out "$T/hub.kn"
-kn "$T/kiruna" import "$T/hub.kn"
-expect_rc 0 "import at kiruna"
-for step in notice collect "store --locked"; do
-    # shellcheck disable=SC2086
-    kn "$T/kiruna" card $step --order A1
-    expect_rc 0 "card $step"
-done
+kiruna_card_stored
 
 assign_ports hub kiruna
 start hub

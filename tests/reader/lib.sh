@@ -366,3 +366,22 @@ card_wait() {
     CARD_WAITED_MS=$(($(now_ms) - t0))
     ((rc == 0)) || fail "card_wait $1 ${2:-$READER0}: $(cat "$T/.apdu.err")"
 }
+
+# kiruna_card_stored - a hub and office kiruna (two administrators) where order A1, for holder
+# "Anna Test" (HSA-id SE2321000016-TEST1), was shipped with chip $CHIP and is locked up at
+# kiruna, waiting for its hand-over.
+kiruna_card_stored() {
+    local step
+    CHIP=47905040000000A1
+    ORDER_OPTS=(--holder "Anna Test" --hsa-id SE2321000016-TEST1)
+    office_with_card hub kiruna A1 --chip "$CHIP"
+    ORDER_OPTS=()
+    kn "$T/hub" export --out "$T/hub.kn"
+    kn "$T/kiruna" import "$T/hub.kn"
+    expect_rc 0 "import at kiruna"
+    for step in notice collect "store --locked"; do
+        # shellcheck disable=SC2086
+        kn "$T/kiruna" card $step --order A1
+        expect_rc 0 "card $step"
+    done
+}

@@ -96,6 +96,25 @@ new_office() {
     enrol "$1" "$2"
 }
 
+# office_with_card HUB OFFICE ORDER [CARD-SHIP-OPTIONS...] - HUB and OFFICE (new_hub,
+# new_office) with two administrators at OFFICE and ORDER placed for it and shipped with serial
+# SN-ORDER (more options of `card ship`, e.g. --chip, after it).
+office_with_card() {
+    local hub=$1 office=$2 order=$3 a
+    new_hub "$hub"
+    new_office "$office" "$hub"
+    for a in 1 2; do
+        kn "$T/$hub" office admin-add --office "$office" --admin "$office-admin$a" --name "Admin $a"
+        expect_rc 0 "admin $a of $office"
+    done
+    kn "$T/$hub" order place --order "$order" --care-provider region --office "$office" \
+        --card-type siths-e "${ORDER_OPTS[@]}"
+    expect_rc 0 "order $order"
+    kn "$T/$hub" card ship --order "$order" --serial "SN-$order" --rek "RR-$order" "${@:4}"
+    expect_rc 0 "card ship $order"
+}
+ORDER_OPTS=()
+
 # new_unenrolled NAME HUB [NETKEYFILE] - as new_office, but HUB does not enrol it: the others
 # hold its entries aside instead of storing them.
 new_unenrolled() {
@@ -153,12 +172,13 @@ wait_log() {
     done
 }
 
-# start NAME - start NAME's daemon on PORT[NAME], logging into $T/NAME.log; waits until it
-# listens.
+# start NAME [UIPORT] - start NAME's daemon on PORT[NAME], logging into $T/NAME.log, its web
+# interface on 127.0.0.1:UIPORT (default: off); waits until it listens.
 start() {
-    local name=$1 n
+    local name=$1 ui=off n
+    [[ -n "${2:-}" ]] && ui="127.0.0.1:$2"
     n=$(grep -c 'listening on' "$T/$name.log" 2>/dev/null || true)
-    "$KORTNOD" --data "$T/$name" run --listen "127.0.0.1:${PORT[$name]}" --ui off --log-level debug \
+    "$KORTNOD" --data "$T/$name" run --listen "127.0.0.1:${PORT[$name]}" --ui "$ui" --log-level debug \
         >>"$T/$name.out" 2>>"$T/$name.log" &
     DPID[$name]=$!
     STARTED+=("$!")

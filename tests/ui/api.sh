@@ -12,26 +12,14 @@
 source "$(dirname "$0")/../sync/lib.sh"
 command -v curl >/dev/null || fail "curl is needed"
 
-new_hub hub
-new_office o hub
-for a in 1 2; do
-    kn "$T/hub" office admin-add --office o --admin "o-admin$a" --name "Admin $a"
-    expect_rc 0 "admin $a"
-done
-kn "$T/hub" order place --order A1 --care-provider region --office o --card-type siths-e
-expect_rc 0 "order A1"
-kn "$T/hub" card ship --order A1 --serial SN-A1 --rek RR-A1
-expect_rc 0 "card ship A1"
+office_with_card hub o A1
 assign_ports hub o ui
 kn "$T/o" ui --print
 expect_rc 1 "kortnod ui without a running daemon"
 expect_text "the daemon is not running" "$ERR" "kortnod ui without a daemon"
 start hub
 peer o hub
-"$KORTNOD" --data "$T/o" run --listen "127.0.0.1:${PORT[o]}" --ui "127.0.0.1:${PORT[ui]}" \
-    --log-level debug >>"$T/o.out" 2>>"$T/o.log" &
-DPID[o]=$!
-STARTED+=("$!")
+start o "${PORT[ui]}"
 wait_log o "web interface on http://127.0.0.1:${PORT[ui]}/" 10 "o's web interface"
 wait_seq o hub "$(seq_of hub hub)" 15 "o gets the hub's entries"
 BASE="http://127.0.0.1:${PORT[ui]}"

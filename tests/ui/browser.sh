@@ -25,27 +25,12 @@ ART=${UI_ARTIFACTS:-$(dirname "$KORTNOD")/../tests/ui-artifacts}
 mkdir -p "$ART"
 ART=$(cd "$ART" && pwd)
 
-new_hub hub
-new_office o hub
-for a in 1 2; do
-    kn "$T/hub" office admin-add --office o --admin "o-admin$a" --name "Admin $a"
-    expect_rc 0 "admin $a"
-done
-kn "$T/hub" order place --order A1 --care-provider region --office o --card-type siths-e
-expect_rc 0 "order A1"
-kn "$T/hub" card ship --order A1 --serial SN-A1 --rek RR-A1
-expect_rc 0 "card ship A1"
+office_with_card hub o A1
 assign_ports hub o ui_hub ui_o other
-"$KORTNOD" --data "$T/hub" run --listen "127.0.0.1:${PORT[hub]}" --ui "127.0.0.1:${PORT[ui_hub]}" \
-    --log-level debug >>"$T/hub.out" 2>>"$T/hub.log" &
-DPID[hub]=$!
-STARTED+=("$!")
+start hub "${PORT[ui_hub]}"
 wait_log hub "web interface on" 10 "the hub's web interface"
 peer o hub
-"$KORTNOD" --data "$T/o" run --listen "127.0.0.1:${PORT[o]}" --ui "127.0.0.1:${PORT[ui_o]}" \
-    --log-level debug >>"$T/o.out" 2>>"$T/o.log" &
-DPID[o]=$!
-STARTED+=("$!")
+start o "${PORT[ui_o]}"
 wait_log o "web interface on" 10 "the office's web interface"
 wait_seq o hub "$(seq_of hub hub)" 15 "the office gets the hub's entries"
 
