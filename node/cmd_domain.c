@@ -184,6 +184,7 @@ static const struct {
     { "invoice", STORE_REPORT_INVOICE_OFFICES },
     { "directory", STORE_REPORT_DIRECTORY },
     { "appointments", STORE_REPORT_APPOINTMENTS },
+    { "offices", STORE_REPORT_OFFICES },
 };
 #define NREPORTS    (sizeof(reports) / sizeof(reports[0]))
 #define REP_INVOICE 4
@@ -469,12 +470,19 @@ static int collect_row(void *ud, size_t ncols, const char *const *names,
     return 0;
 }
 
-static char *cell_text(json_t *v)
+/* A cell as text: a time (a column named *_ms) in UTC, ISO 8601; JSON keeps milliseconds. */
+static char *cell_text(json_t *v, const char *name)
 {
+    size_t n = strlen(name);
     if (json_is_string(v))
         return kn_xstrdup(json_string_value(v));
     if (json_is_null(v) || !v)
         return kn_xstrdup("");
+    if (json_is_integer(v) && json_integer_value(v) >= 0 && n > 3 && !strcmp(name + n - 3, "_ms")) {
+        char t[32];
+        node_format_time((uint64_t)json_integer_value(v), t);
+        return kn_xstrdup(t);
+    }
     return json_dumps(v, JSON_ENCODE_ANY);
 }
 
@@ -539,7 +547,7 @@ static void print_table(FILE *out, json_t *cols, json_t *rows, enum fmt fmt, con
         fputc('\n', out);
         for (size_t r = 0; r < nrows; r++) {
             for (size_t c = 0; c < ncols; c++) {
-                char *s = cell_text(json_object_get(json_array_get(rows, r), names[c]));
+                char *s = cell_text(json_object_get(json_array_get(rows, r), names[c]), names[c]);
                 if (c)
                     fputc(',', out);
                 print_csv_field(out, s);
@@ -553,7 +561,7 @@ static void print_table(FILE *out, json_t *cols, json_t *rows, enum fmt fmt, con
     for (size_t c = 0; c < ncols; c++) {
         width[c] = strlen(names[c]);
         for (size_t r = 0; r < nrows; r++) {
-            char *s = cell_text(json_object_get(json_array_get(rows, r), names[c]));
+            char *s = cell_text(json_object_get(json_array_get(rows, r), names[c]), names[c]);
             size_t w = text_width(s);
             if (w > width[c])
                 width[c] = w > 64 ? 64 : w;
@@ -568,7 +576,7 @@ static void print_table(FILE *out, json_t *cols, json_t *rows, enum fmt fmt, con
     fputc('\n', out);
     for (size_t r = 0; r < nrows; r++) {
         for (size_t c = 0; c < ncols; c++) {
-            char *s = cell_text(json_object_get(json_array_get(rows, r), names[c]));
+            char *s = cell_text(json_object_get(json_array_get(rows, r), names[c]), names[c]);
             fputs(c ? "  " : "", out);
             print_padded(out, s, c + 1 < ncols ? width[c] : text_width(s));
             free(s);
@@ -616,8 +624,7 @@ static int cmd_report(const char *dir, int argc, char **argv)
 
     if (w == NREPORTS) {
         fprintf(stderr, "kortnod: report takes stock, orders, conflicts, alerts, invoice, "
-                        "appointments or "
-                        "directory\n");
+                        "appointments, offices or directory\n");
         return 2;
     }
     a.now_ms = node_now_ms();

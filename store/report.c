@@ -37,7 +37,8 @@ static const char sql_stock[] =
 
 static const char sql_orders[] =
     "SELECT order_id AS order_id, office, care_provider, card_type, state,"
-    " coalesce(serial, '') AS serial, failed_meetings, coalesce(closed_reason, '') AS reason"
+    " coalesce(serial, '') AS serial, failed_meetings, coalesce(closed_reason, '') AS reason,"
+    " handed_over_ms"
     " FROM p_orders WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR office = ?2)"
     " ORDER BY order_id";
 
@@ -129,6 +130,12 @@ static const char sql_directory[] =
     " AND (kind = 'private' OR (SELECT count(*) FROM p_admins a WHERE a.office = o.office) >= 2)"
     " ORDER BY town, name";
 
+/* Every office the node knows, listed or not, for the hub's list of offices. */
+static const char sql_offices[] =
+    "SELECT office, name, town, kind, status, days, booking,"
+    " (SELECT count(*) FROM p_admins a WHERE a.office = o.office) AS admins, notice_ends_ms"
+    " FROM p_offices o WHERE ?1 IS NULL OR office = ?1 ORDER BY town, name, office";
+
 static const char sql_appointments[] =
     "SELECT appointment, order_id AS \"order\", office, at_ms, place_kind, place, state"
     " FROM p_appointments WHERE ?1 IS NULL OR office = ?1 ORDER BY at_ms, appointment";
@@ -145,6 +152,7 @@ int store_report(struct store *s, enum store_report which, const struct store_re
         [STORE_REPORT_INVOICE_PROVIDERS] = sql_invoice_providers,
         [STORE_REPORT_DIRECTORY] = sql_directory,
         [STORE_REPORT_APPOINTMENTS] = sql_appointments,
+        [STORE_REPORT_OFFICES] = sql_offices,
     };
     sqlite3_stmt *st = NULL;
     const char *names[16];
@@ -161,6 +169,7 @@ int store_report(struct store *s, enum store_report which, const struct store_re
     switch (which) {
     case STORE_REPORT_STOCK:
     case STORE_REPORT_APPOINTMENTS:
+    case STORE_REPORT_OFFICES:
         if (a && a->office)
             sqlite3_bind_text(st, 1, a->office, -1, SQLITE_STATIC);
         break;

@@ -515,11 +515,12 @@ enum store_report {
     STORE_REPORT_INVOICE_PROVIDERS, /* per care provider: what it is billed for month */
     STORE_REPORT_DIRECTORY,         /* the public list of open offices */
     STORE_REPORT_APPOINTMENTS,      /* meetings with holders, by time (office: only its own) */
+    STORE_REPORT_OFFICES,           /* every office, listed or not, with its administrators */
 };
 
 struct store_report_args {
     const char *state;  /* ORDERS: only this state (NULL: all) */
-    const char *office; /* STOCK, ORDERS, INVOICE_*, APPOINTMENTS: only this office (NULL: all) */
+    const char *office; /* STOCK, ORDERS, INVOICE_*, APPOINTMENTS, OFFICES: only this one */
     const char *month;  /* INVOICE_*: YYYY-MM, required */
     uint64_t now_ms;    /* ALERTS, DIRECTORY: the time to judge ages and notice periods by */
 };

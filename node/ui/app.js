@@ -36,12 +36,12 @@
  *                  "detail":"","readers":[{"name":"ACS ACR39U","card":{"chip":"40906A1B2C3D4E5F",
  *                  "matches":true,"order":"S4","match":"matches order S4 (chip)","since_ms":1763…}}]}}
  *
- * Used when the server gives them (not in the first API contract), left out otherwise:
- *   GET /api/report/appointments -> [{"appointment","order","office","at_ms","place_kind",
- *       "place","state"}]  (today's meetings; which stored cards are already booked)
- *   orders rows' "handed_over_ms" (hand-overs per week; without it: per month from invoices)
- *   directory rows' "admins" (number of administrators); session node "offices" (a mobile
- *   node's offices); /api/steps fields' "values" (an enum's allowed values).
+ *   /api/report/appointments  [{"appointment","order","office","at_ms","place_kind","place",
+ *       "state"}]  (today's meetings; which stored cards are already booked)
+ *   /api/report/offices  [{"office","name","town","kind","status","days","booking","admins",
+ *       "notice_ends_ms"}]  (every office, listed or not: the hub's list)
+ *   orders rows' "handed_over_ms" (hand-overs per week); /api/steps fields' "values" (an
+ *   enum's allowed values).
  */
 'use strict';
 
@@ -488,8 +488,6 @@ const DICT = {
     'chart.waiting.more': 'Visar de {n} kontor som har flest kort.',
     'chart.week': 'Utlämningar per vecka',
     'chart.week.desc': 'Utlämningar de senaste {n} veckorna: {total} totalt, flest vecka {top} ({max}).',
-    'chart.month': 'Utlämningar per månad',
-    'chart.month.desc': 'Utlämningar de senaste {n} månaderna: {total} totalt, flest {top} ({max}).',
     'chart.table': 'Visa som tabell',
     'chart.empty': 'Inga uppgifter att visa ännu.',
     'chart.week.label': 'v. {w}',
@@ -939,8 +937,6 @@ const DICT = {
     'chart.waiting.more': 'Showing the {n} offices with the most cards.',
     'chart.week': 'Hand-overs per week',
     'chart.week.desc': 'Hand-overs in the last {n} weeks: {total} in all, most in week {top} ({max}).',
-    'chart.month': 'Hand-overs per month',
-    'chart.month.desc': 'Hand-overs in the last {n} months: {total} in all, most in {top} ({max}).',
     'chart.table': 'Show as a table',
     'chart.empty': 'Nothing to show yet.',
     'chart.week.label': 'w. {w}',
@@ -1047,12 +1043,10 @@ const S = {
   alerts: [],
   conflicts: [],
   directory: [],
+  offices: [],            // every office, listed or not (report offices)
   invoice: null,          // this month (office) or the chosen month (hub)
   invoiceMonth: '',
-  appts: null,            // null: the server has no appointments report
-  apptsSupported: true,
-  monthly: null,          // hub fallback chart: [{month, handovers}]
-  monthlyAt: 0,
+  appts: null,            // null until loaded
   status: null,
   statusError: '',
   loadErrors: {},
@@ -1345,11 +1339,12 @@ function showOfficeColumn() {
   return !m || m.length > 1;
 }
 function officeName(id) {
-  const d = S.directory.find((r) => r.office === id);
+  const d = S.offices.find((r) => r.office === id) || S.directory.find((r) => r.office === id);
   return d && d.name ? d.name : id;
 }
 function allOffices() {
   const set = new Set();
+  S.offices.forEach((r) => set.add(r.office));
   S.stock.forEach((r) => set.add(r.office));
   S.directory.forEach((r) => set.add(r.office));
   return [...set].sort();
@@ -1406,9 +1401,10 @@ async function loadReports() {
     stock: '/api/report/stock',
     alerts: '/api/report/alerts',
     conflicts: '/api/report/conflicts',
-    directory: '/api/report/directory'
+    directory: '/api/report/directory',
+    offices: '/api/report/offices',
+    appts: '/api/report/appointments' + officeQuery('?')
   };
-  if (S.apptsSupported) jobs.appts = '/api/report/appointments' + officeQuery('?');
   const keys = Object.keys(jobs);
   const results = await Promise.allSettled([...keys.map((k) => getJSON(jobs[k])), loadInvoice()]);
   let loginLost = false;
@@ -1417,15 +1413,11 @@ async function loadReports() {
     if (r.status === 'fulfilled') {
       S[k] = Array.isArray(r.value) ? r.value : [];
       delete S.loadErrors[k];
-    } else if (k === 'appts' && (r.reason.status === 400 || r.reason.status === 404)) {
-      S.apptsSupported = false;
-      S.appts = null;
     } else {
       if (r.reason.status === 401) loginLost = true;
       S.loadErrors[k] = r.reason.message;
     }
   });
-  if (isHub()) await loadMonthly();
   bumpVersion();
   S.loadedAt = Date.now();
   if (loginLost) showBanner(t('err.login'), 'bad');
@@ -1436,32 +1428,12 @@ async function loadReports() {
 /* S.ver changes only when what the reports say changed: sections compare it instead of the
  * (possibly large) reports themselves, every two seconds. */
 function bumpVersion() {
-  const sig = JSON.stringify([S.orders, S.stock, S.alerts, S.conflicts, S.directory, S.invoice,
-    S.appts, S.monthly, S.loadErrors]);
+  const sig = JSON.stringify([S.orders, S.stock, S.alerts, S.conflicts, S.directory, S.offices, S.invoice,
+    S.appts, S.loadErrors]);
   if (sig !== S.sig) {
     S.sig = sig;
     S.ver = (S.ver || 0) + 1;
   }
-}
-
-/* The hub's hand-overs per month, from the invoice reports, when orders carry no
- * handed_over_ms: at most every five minutes. */
-async function loadMonthly() {
-  if (S.orders.some((o) => typeof o.handed_over_ms === 'number')) {
-    S.monthly = null;
-    return;
-  }
-  if (S.monthly && Date.now() - S.monthlyAt < 300000) return;
-  const now = new Date();
-  const months = [];
-  for (let i = 5; i >= 0; i--) months.push(monthOf(addMonths(new Date(now.getFullYear(),
-    now.getMonth(), 1), -i)));
-  const rows = await Promise.all(months.map((m) =>
-    getJSON('/api/report/invoice?month=' + m).then((inv) => ({ month: m,
-      handovers: (inv.offices || []).reduce((s, r) => s + (r.handovers || 0), 0) }))
-      .catch(() => ({ month: m, handovers: null }))));
-  S.monthly = rows;
-  S.monthlyAt = Date.now();
 }
 
 async function loadStatus() {
@@ -2432,39 +2404,25 @@ function waitingChart() {
 
 function handoverChart() {
   const withTimes = S.orders.filter((o) => typeof o.handed_over_ms === 'number' && o.handed_over_ms > 0);
-  if (withTimes.length || !S.monthly) {
-    const weeks = [];
-    const now = new Date();
-    for (let i = 11; i >= 0; i--) {
-      const d = new Date(now.getFullYear(), now.getMonth(), now.getDate() - i * 7);
-      const [y, w] = isoWeek(d);
-      weeks.push({ key: y + '-' + w, w, n: 0 });
-    }
-    for (const o of withTimes) {
-      const [y, w] = isoWeek(new Date(o.handed_over_ms));
-      const slot = weeks.find((x) => x.key === y + '-' + w);
-      if (slot) slot.n++;
-    }
-    const total = weeks.reduce((s, x) => s + x.n, 0);
-    const best = weeks.reduce((a, b) => (b.n > a.n ? b : a), weeks[0]);
-    return barChart({
-      title: t('chart.week'), catLabel: t('chart.col.period'),
-      categories: weeks.map((x) => t('chart.week.label', { w: x.w })),
-      series: [{ key: 'n', label: t('col.handovers'), cls: 's1', values: weeks.map((x) => x.n) }],
-      desc: t('chart.week.desc', { n: weeks.length, total: fmtNum(total), top: best.w, max: fmtNum(best.n) })
-    });
+  const weeks = [];
+  const now = new Date();
+  for (let i = 11; i >= 0; i--) {
+    const d = new Date(now.getFullYear(), now.getMonth(), now.getDate() - i * 7);
+    const [y, w] = isoWeek(d);
+    weeks.push({ key: y + '-' + w, w, n: 0 });
   }
-  const months = S.monthly;
-  const label = (m) => new Intl.DateTimeFormat(locale(), { month: 'short', year: '2-digit' })
-    .format(new Date(Number(m.slice(0, 4)), Number(m.slice(5, 7)) - 1, 1));
-  const total = months.reduce((s, x) => s + (x.handovers || 0), 0);
-  const best = months.reduce((a, b) => ((b.handovers || 0) > (a.handovers || 0) ? b : a), months[0]);
+  for (const o of withTimes) {
+    const [y, w] = isoWeek(new Date(o.handed_over_ms));
+    const slot = weeks.find((x) => x.key === y + '-' + w);
+    if (slot) slot.n++;
+  }
+  const total = weeks.reduce((s, x) => s + x.n, 0);
+  const best = weeks.reduce((a, b) => (b.n > a.n ? b : a), weeks[0]);
   return barChart({
-    title: t('chart.month'), catLabel: t('chart.col.period'),
-    categories: months.map((x) => label(x.month)),
-    series: [{ key: 'n', label: t('col.handovers'), cls: 's1', values: months.map((x) => x.handovers || 0) }],
-    desc: t('chart.month.desc', { n: months.length, total: fmtNum(total), top: label(best.month),
-      max: fmtNum(best.handovers || 0) })
+    title: t('chart.week'), catLabel: t('chart.col.period'),
+    categories: weeks.map((x) => t('chart.week.label', { w: x.w })),
+    series: [{ key: 'n', label: t('col.handovers'), cls: 's1', values: weeks.map((x) => x.n) }],
+    desc: t('chart.week.desc', { n: weeks.length, total: fmtNum(total), top: best.w, max: fmtNum(best.n) })
   });
 }
 
@@ -2501,7 +2459,8 @@ function renderOverview(el) {
 function officeRows() {
   const ids = allOffices();
   return ids.map((id) => {
-    const d = S.directory.find((r) => r.office === id);
+    const listed = S.directory.find((r) => r.office === id);
+    const d = S.offices.find((r) => r.office === id) || listed;
     const s = S.stock.find((r) => r.office === id) || {};
     const few = S.alerts.find((a) => a.alert === 'too-few-administrators' && a.office === id);
     const fewN = few ? /^(\d+)/.exec(few.detail || '') : null;
@@ -2512,7 +2471,7 @@ function officeRows() {
     else admins = t('none');
     const holding = S.alerts.find((a) => a.alert === 'notice-holding-cards' && a.office === id);
     return { id, name: d ? d.name : id, town: d ? d.town : '', kind: d ? d.kind : s.kind,
-      days: d ? d.days : '', status: s.status || (d && d.status) || '', listed: !!d, admins,
+      days: d ? d.days : '', status: (d && d.status) || s.status || '', listed: !!listed, admins,
       few: !!few, holding: holding ? alertDetail(holding) : '', booking: d ? d.booking : '' };
   }).sort((a, b) => (a.town || '~').localeCompare(b.town || '~', locale()) || a.name.localeCompare(b.name));
 }

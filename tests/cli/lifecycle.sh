@@ -359,8 +359,10 @@ for o, want in m["orders"].items():
     assert r["office"] == want["office"] and r["care_provider"] == want["provider"], (o, r)
     failed = sum(1 for x in m["meetings"] if x["order"] == o and x["result"] == "failed")
     assert r["failed_meetings"] == failed, (o, r)
+    done = any(x["order"] == o and x["result"] == "completed" for x in m["meetings"])
+    assert (r["handed_over_ms"] is not None) == done, (o, r)
 assert d["S2"]["reason"] == "lost", d["S2"]' "$T/model.json"
-ok "report orders: every order's state, office, provider and failed meetings as done"
+ok "report orders: every order's state, office, provider, failed meetings and hand-over time as done"
 
 STOCK_CHECK='import json,sys
 d = {r["office"]: r for r in json.loads(sys.argv[1])}

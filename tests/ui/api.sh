@@ -117,8 +117,11 @@ curl_ -b "$T/jar" -X POST -H "X-CSRF-Token: $CSRF" -d '{"order":"A1","locked":tr
     "$BASE/api/step/card.stored"
 [[ $CODE == 200 ]] || fail "card.stored: $CODE $BODY"
 curl_ -b "$T/jar" "$BASE/api/report/orders"
-python3 -c 'import json,sys; r=[x for x in json.loads(sys.argv[1]) if x["order_id"]=="A1"]; assert r and r[0]["state"]=="stored", r' "$BODY" ||
-    fail "A1 is not stored: $BODY"
+python3 -c 'import json,sys; r=[x for x in json.loads(sys.argv[1]) if x["order_id"]=="A1"]; assert r and r[0]["state"]=="stored" and r[0]["handed_over_ms"] is None, r' "$BODY" ||
+    fail "A1 is not stored, or has a hand-over time: $BODY"
+curl_ -b "$T/jar" "$BASE/api/report/offices"
+python3 -c 'import json,sys; r={x["office"]:x for x in json.loads(sys.argv[1])}; assert r["o"]["admins"]==2 and r["o"]["status"]=="open", r' "$BODY" ||
+    fail "api/report/offices: $BODY"
 wait_seq hub o "$(seq_of o o)" 15 "the steps reach the hub"
 ok "steps through the API: the rules' refusal as 409, personal data and bad bodies as 400; three steps written and passed on to the hub"
 
