@@ -367,11 +367,9 @@ card_wait() {
     ((rc == 0)) || fail "card_wait $1 ${2:-$READER0}: $(cat "$T/.apdu.err")"
 }
 
-# kiruna_card_stored - a hub and office kiruna (two administrators) where order A1, for holder
-# "Anna Test" (HSA-id SE2321000016-TEST1), was shipped with chip $CHIP and is locked up at
-# kiruna, waiting for its hand-over.
-kiruna_card_stored() {
-    local step
+# kiruna_card_shipped - a hub and office kiruna (two administrators) where order A1, for holder
+# "Anna Test" (HSA-id SE2321000016-TEST1), was shipped with chip $CHIP, as kiruna knows.
+kiruna_card_shipped() {
     CHIP=47905040000000A1
     ORDER_OPTS=(--holder "Anna Test" --hsa-id SE2321000016-TEST1)
     office_with_card hub kiruna A1 --chip "$CHIP"
@@ -379,6 +377,12 @@ kiruna_card_stored() {
     kn "$T/hub" export --out "$T/hub.kn"
     kn "$T/kiruna" import "$T/hub.kn"
     expect_rc 0 "import at kiruna"
+}
+
+# kiruna_card_stored - the same, and A1 is locked up at kiruna, waiting for its hand-over.
+kiruna_card_stored() {
+    local step
+    kiruna_card_shipped
     for step in notice collect "store --locked"; do
         # shellcheck disable=SC2086
         kn "$T/kiruna" card $step --order A1

@@ -10,32 +10,14 @@
 import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import {
+  args, ok, check, finish, shot, fits, collectErrors, stateOf, sectionShows, walkToBooked,
+  tickHandoverChecks,
+} from './lib.mjs';
 
 const require = createRequire(import.meta.url);
-const args = {};
-for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].slice(2)] = process.argv[i + 1];
 const origin = (link) => new URL(link).origin;
 const OFFICE = origin(args.office);
-
-let failures = 0;
-function ok(what) {
-  console.log(`ok - ${what}`);
-}
-function check(cond, what, detail = '') {
-  if (cond) return ok(what);
-  failures++;
-  console.log(`FAIL - ${what}${detail ? `: ${detail}` : ''}`);
-  throw new Error(what);
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(args.artifacts, `${name}.png`), fullPage: true });
-}
-
-// No horizontal scrolling at this size: the page fits.
-async function fits(page) {
-  return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
-}
 
 async function axe(context, url) {
   const page = await context.newPage();
@@ -55,10 +37,7 @@ const browser = await chromium.launch({ executablePath: args.chromium, headless:
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  // Loading errors of the requests this test makes to be refused are not the page's errors.
-  page.on('console', (m) => m.type() === 'error' && !/Failed to load resource/.test(m.text()) && errors.push(m.text()));
+  const errors = collectErrors(page);
 
   // ---- logging in ----
   const t0 = Date.now();
@@ -122,56 +101,25 @@ try {
   const before = await earnings.innerText();
   check(/\b0 kr\b/.test(before), 'the earnings show 0 kr before any hand-over', before.replace(/\s+/g, ' '));
 
-  async function step(label, fill, what) {
-    await page.getByRole('button', { name: label }).first().click();
-    await page.waitForSelector('#dlg[open]');
-    if (fill) await fill();
-    await shot(page, `form-${what.replace(/[^a-z]+/gi, '-')}`);
-    await page.click('#dlg-ok');
-    await page.waitForFunction(() => !document.getElementById('dlg').open, null, { timeout: 10000 });
-    ok(`${what}: the form saved`);
-  }
-  async function stateOf(order) {
-    return page.evaluate(async (o) => {
-      const rows = await (await fetch('/api/report/orders')).json();
-      return rows.find((r) => r.order_id === o).state;
-    }, order);
-  }
-  await step('Avin har kommit', null, 'notice received');
-  check((await stateOf('A1')) === 'notice', 'A1 is at the postal agent');
-  await step('Hämtat hos postombudet', null, 'collected');
-  await step('Kortet är inlåst', async () => {
-    await page.getByLabel('Kortet ligger inlåst', { exact: false }).check();
-  }, 'stored locked');
-  check((await stateOf('A1')) === 'stored', 'A1 is locked up');
-  await step('Boka tid', async () => {
-    const kinds = await page.getByLabel('Typ av plats').locator('option').allInnerTexts();
-    check(!kinds.some((k) => /Administratörens bostad/.test(k) && !/inte tillåtet/.test(k)),
-      "the administrator's home is not offered as a place", kinds.join(' | '));
-    await page.getByLabel('Typ av plats').selectOption('office');
-    await page.getByLabel('Plats (adress eller beskrivning)').fill('Storgatan 1, receptionen');
-  }, 'appointment booked');
+  await walkToBooked(page, 'A1');
 
   // A wrong card (the serial typed from another card) is refused, saying why; nothing written.
   await page.getByRole('button', { name: 'Lämna ut kortet' }).first().click();
   await page.waitForSelector('#dlg[open]');
   await page.getByLabel('Kortets serienummer').fill('SN-WRONG-9');
-  for (const l of ['Giltig legitimation kontrollerad', 'Rätt person', 'PIN-brev finns']) await page.getByLabel(l).check();
+  await tickHandoverChecks(page);
   await page.click('#dlg-ok');
   await page.waitForFunction(() => document.getElementById('dlg-error').textContent.trim().length > 0);
   const refusal = await page.locator('#dlg-error').innerText();
   await shot(page, 'handover-wrong-card-refused');
-  check((await stateOf('A1')) === 'stored', 'a wrong card is refused and nothing is written', refusal);
+  check((await stateOf(page, 'A1')) === 'stored', 'a wrong card is refused and nothing is written', refusal);
   ok(`the refusal says: ${refusal.replace(/\s+/g, ' ')}`);
   await page.getByLabel('Kortets serienummer').fill('SN-A1');
   await page.click('#dlg-ok');
   await page.waitForFunction(() => !document.getElementById('dlg').open, null, { timeout: 10000 });
-  check((await stateOf('A1')) === 'handed-over', 'with the right card the hand-over is recorded');
+  check((await stateOf(page, 'A1')) === 'handed-over', 'with the right card the hand-over is recorded');
   await shot(page, 'office-after-handover');
-  await page.waitForFunction(() => {
-    const sec = [...document.querySelectorAll('section')].find((x) => /Ersättning/.test(x.querySelector('h2')?.textContent || ''));
-    return sec && /\b800 kr\b/.test(sec.innerText);
-  }, null, { timeout: 35000 });
+  await sectionShows(page, 'Ersättning', '\\b800 kr\\b');
   ok('the earnings now show the hand-over: 800 kr');
 
   // ---- a sealed file for the hub, saved from the page (for a USB stick) ----
@@ -201,6 +149,12 @@ try {
   const hub = await hubContext.newPage();
   await hub.goto(args.hub);
   await hub.waitForSelector('#whoami:not(:empty)');
+  const invoice = await sectionShows(hub, 'Fakturaunderlag', '\\b800 kr\\b');
+  ok(`the hub's invoice basis shows the office's hand-over: ${invoice.slice(0, 160)}`);
+  const chart = await sectionShows(hub, 'Utlämningar över tid', 'senaste 12 veckorna: 1 totalt');
+  ok(`the hub's chart of hand-overs per week counts it: ${chart.slice(0, 120)}`);
+  const offices = await sectionShows(hub, 'Kontor', '\\bo\\b');
+  check(/\bo\b.*\b2\b/.test(offices), "the hub's list of offices gives office o's two administrators", offices);
   await shot(hub, 'hub-1280x800');
   check(await fits(hub), 'the hub page fits 1280×800');
   const hubA11y = await browser.newContext({ bypassCSP: true, storageState: await hubContext.storageState() });
@@ -208,10 +162,9 @@ try {
   check(hubViolations.length === 0, "axe-core finds no accessibility violation on the hub's page", hubViolations.join('; '));
 
   check(errors.length === 0, 'no script error on the page', errors.join('; '));
-} catch (e) {
-  if (!failures) console.log(`FAIL - ${e.message}`);
-  failures++;
-} finally {
   await browser.close();
+  process.exit(finish(null));
+} catch (e) {
+  await browser.close();
+  process.exit(finish(e));
 }
-process.exit(failures ? 1 : 0);

@@ -11,19 +11,13 @@
 # shellcheck source=tests/sync/lib.sh
 source "$(dirname "$0")/../sync/lib.sh"
 
-HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/ui/lib.sh
+source "$(dirname "$0")/lib.sh"
 skip() {
     echo "SKIP: $*"
     exit 77
 }
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-[[ -x "$CHROMIUM" ]] || skip "no chromium at $CHROMIUM (apt-get install chromium)"
-command -v node >/dev/null || skip "no node (apt-get install nodejs)"
-[[ -d "$HERE/node_modules/playwright-core" && -d "$HERE/node_modules/axe-core" ]] ||
-    skip "no npm packages in tests/ui (bash .ci/install-deps, or npm ci there)"
-ART=${UI_ARTIFACTS:-$(dirname "$KORTNOD")/../tests/ui-artifacts}
-mkdir -p "$ART"
-ART=$(cd "$ART" && pwd)
+browser_setup
 
 office_with_card hub o A1
 assign_ports hub o ui_hub ui_o other
@@ -49,7 +43,7 @@ python3 -m http.server "${PORT[other]}" --bind 127.0.0.1 --directory "$T/other" 
     >"$T/other.log" 2>&1 &
 STARTED+=("$!")
 
-node "$HERE/browser.mjs" \
+node "$UI_DIR/browser.mjs" \
     --chromium "$CHROMIUM" --artifacts "$ART" \
     --office "$LINK_O" --hub "$LINK_HUB" --other "http://127.0.0.1:${PORT[other]}/" ||
     fail "the browser test failed (screenshots in $ART)"
