@@ -118,6 +118,19 @@ static int digits(const char *s, int n)
 }
 
 /* A time: milliseconds, YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS][Z], all UTC. */
+int node_parse_limit(const char *s, uint32_t *out)
+{
+    char *end;
+    if (!*s || *s < '0' || *s > '9')
+        return KN_EINVAL;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*end || errno || v < 1 || v > NODE_REPORT_LIMIT_MAX)
+        return KN_EINVAL;
+    *out = (uint32_t)v;
+    return 0;
+}
+
 int node_parse_time(const char *s, uint64_t *out)
 {
     size_t len = strlen(s);
@@ -185,6 +198,7 @@ static const struct {
     { "directory", STORE_REPORT_DIRECTORY },
     { "appointments", STORE_REPORT_APPOINTMENTS },
     { "offices", STORE_REPORT_OFFICES },
+    { "handovers", STORE_REPORT_HANDOVERS },
 };
 #define NREPORTS    (sizeof(reports) / sizeof(reports[0]))
 #define REP_INVOICE 4
@@ -624,7 +638,7 @@ static int cmd_report(const char *dir, int argc, char **argv)
 
     if (w == NREPORTS) {
         fprintf(stderr, "kortnod: report takes stock, orders, conflicts, alerts, invoice, "
-                        "appointments, offices or directory\n");
+                        "appointments, offices, handovers or directory\n");
         return 2;
     }
     a.now_ms = node_now_ms();
@@ -633,6 +647,7 @@ static int cmd_report(const char *dir, int argc, char **argv)
         const char **slot = !strcmp(o, "--state")    ? &a.state
                             : !strcmp(o, "--office") ? &a.office
                             : !strcmp(o, "--month")  ? &a.month
+                            : !strcmp(o, "--match")  ? &a.match
                                                      : NULL;
         if (!strcmp(o, "--json")) {
             fmt = FMT_JSON;
@@ -641,6 +656,12 @@ static int cmd_report(const char *dir, int argc, char **argv)
         } else if (!strcmp(o, "--now") && i + 1 < argc) {
             if (node_parse_time(argv[++i], &a.now_ms) < 0) {
                 fprintf(stderr, "kortnod: --now wants a date or time, not '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(o, "--limit") && i + 1 < argc) {
+            if (node_parse_limit(argv[++i], &a.limit) < 0) {
+                fprintf(stderr, "kortnod: --limit wants a number from 1 to %u, not '%s'\n",
+                        NODE_REPORT_LIMIT_MAX, argv[i]);
                 return 2;
             }
         } else if (slot && i + 1 < argc) {

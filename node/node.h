@@ -161,6 +161,9 @@ int node_report_text(struct node *n, enum store_report which, const struct store
 /* node_parse_time() - ms since 1970 from ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z] (UTC): 0 or -1.
  */
 int node_parse_time(const char *s, uint64_t *out);
+/* node_parse_limit() - a report's row limit: 1 to NODE_REPORT_LIMIT_MAX, digits only. */
+#define NODE_REPORT_LIMIT_MAX 100000u
+int node_parse_limit(const char *s, uint32_t *out);
 
 /*
  * node_cmd_trust() - `kortnod node enrol|revoke|list`: the hub enrols and revokes node keys;

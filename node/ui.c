@@ -139,7 +139,8 @@ static h2o_iovec_t header(h2o_req_t *req, const char *name)
     return i < 0 ? h2o_iovec_init(NULL, 0) : req->headers.entries[i].value;
 }
 
-/* The value of name=... in the query string, into out (size bytes): 0, or -1 when absent. */
+/* The value of name=... in the query string, into out (size bytes): 0, -1 when absent, -2 when
+ * too long or not made only of letters, digits, '-', '_' and '.'. */
 static int query_param(h2o_req_t *req, const char *name, char *out, size_t size)
 {
     if (req->query_at == SIZE_MAX)
@@ -152,13 +153,13 @@ static int query_param(h2o_req_t *req, const char *name, char *out, size_t size)
         if ((size_t)(stop - q) > nl && memcmp(q, name, nl) == 0 && q[nl] == '=') {
             size_t vl = (size_t)(stop - q - nl - 1);
             if (vl >= size)
-                return -1;
+                return -2;
             /* Only what ids, months and tokens are made of: no decoding needed, none done. */
             for (size_t i = 0; i < vl; i++) {
                 char c = q[nl + 1 + i];
                 if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                       c == '-' || c == '_' || c == '.'))
-                    return -1;
+                    return -2;
             }
             memcpy(out, q + nl + 1, vl);
             out[vl] = '\0';
@@ -320,15 +321,35 @@ static int api_status(struct ui *u, h2o_req_t *req)
 
 static int api_report(struct ui *u, h2o_req_t *req, const char *name)
 {
-    char office[80], state[40], month[16], format[8];
+    char office[80], state[40], month[16], format[8], match[80], limit[16];
     struct store_report_args a = { .now_ms = node_now_ms() };
-    if (query_param(req, "office", office, sizeof(office)) == 0)
-        a.office = office;
-    if (query_param(req, "state", state, sizeof(state)) == 0)
-        a.state = state;
-    if (query_param(req, "month", month, sizeof(month)) == 0)
-        a.month = month;
-    bool csv = query_param(req, "format", format, sizeof(format)) == 0 && !strcmp(format, "csv");
+    struct {
+        const char *name;
+        char *buf;
+        size_t size;
+        const char **to;
+    } params[] = {
+        { "office", office, sizeof(office), &a.office },
+        { "state", state, sizeof(state), &a.state },
+        { "month", month, sizeof(month), &a.month },
+        { "match", match, sizeof(match), &a.match },
+        { "limit", limit, sizeof(limit), NULL },
+        { "format", format, sizeof(format), NULL },
+    };
+    for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+        int r = query_param(req, params[i].name, params[i].buf, params[i].size);
+        if (r != 0)
+            params[i].buf[0] = '\0';
+        if (r == -2)
+            return send_error(req, 400,
+                              "a query parameter too long, or not only letters, digits, "
+                              "'-', '_' and '.'");
+        if (r == 0 && params[i].to)
+            *params[i].to = params[i].buf;
+    }
+    if (*limit && node_parse_limit(limit, &a.limit) < 0)
+        return send_error(req, 400, "limit is a number from 1 to 100000");
+    bool csv = !strcmp(format, "csv");
     char *body = NULL;
     size_t len = 0;
     json_t *doc = NULL;

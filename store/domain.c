@@ -366,26 +366,50 @@ static int64_t last_sunday(int64_t y, unsigned m)
     return last - weekday;
 }
 
-void dom_month(uint64_t ms, char out[8])
+/* ms moved to Swedish time: UTC+2 from 01:00 UTC on the last Sunday of March to 01:00 UTC on
+ * the last Sunday of October, UTC+1 otherwise. */
+static uint64_t swedish_time(uint64_t ms)
 {
     int64_t y;
     unsigned m, d;
     civil_from_days((int64_t)(ms / 86400000), &y, &m, &d);
-    /* Swedish time: UTC+2 from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last
-     * Sunday of October, UTC+1 otherwise. Only the hour around midnight at a month's end moves. */
     uint64_t summer_from = (uint64_t)last_sunday(y, 3) * 86400000 + 3600000;
     uint64_t summer_to = (uint64_t)last_sunday(y, 10) * 86400000 + 3600000;
-    uint64_t local = ms + (ms >= summer_from && ms < summer_to ? 7200000 : 3600000);
-    civil_from_days((int64_t)(local / 86400000), &y, &m, &d);
+    return ms + (ms >= summer_from && ms < summer_to ? 7200000 : 3600000);
+}
+
+/* "YYYY-MM-DD" (or its first len characters) of ms in Swedish time into out[len + 1]. */
+static void swedish_date(uint64_t ms, char *out, size_t len)
+{
+    int64_t y;
+    unsigned m, d;
+    char buf[11];
+    civil_from_days((int64_t)(swedish_time(ms) / 86400000), &y, &m, &d);
     unsigned yy = (unsigned)(y % 10000);
-    out[0] = (char)('0' + yy / 1000);
-    out[1] = (char)('0' + yy / 100 % 10);
-    out[2] = (char)('0' + yy / 10 % 10);
-    out[3] = (char)('0' + yy % 10);
-    out[4] = '-';
-    out[5] = (char)('0' + m / 10);
-    out[6] = (char)('0' + m % 10);
-    out[7] = '\0';
+    buf[0] = (char)('0' + yy / 1000);
+    buf[1] = (char)('0' + yy / 100 % 10);
+    buf[2] = (char)('0' + yy / 10 % 10);
+    buf[3] = (char)('0' + yy % 10);
+    buf[4] = '-';
+    buf[5] = (char)('0' + m / 10);
+    buf[6] = (char)('0' + m % 10);
+    buf[7] = '-';
+    buf[8] = (char)('0' + d / 10);
+    buf[9] = (char)('0' + d % 10);
+    buf[10] = '\0';
+    memcpy(out, buf, len);
+    out[len] = '\0';
+}
+
+void dom_month(uint64_t ms, char out[8])
+{
+    /* Only the hour around midnight at a month's end differs from UTC. */
+    swedish_date(ms, out, 7);
+}
+
+void dom_day(uint64_t ms, char out[11])
+{
+    swedish_date(ms, out, 10);
 }
 
 void store_month(uint64_t ms, char out[8])

@@ -184,5 +184,7 @@ void dom_done(sqlite3_stmt *st);
 uint64_t dom_add_months(uint64_t ms, int months);
 /* The month "YYYY-MM" of ms in Swedish time (CET/CEST by the EU rule); out has room for 8. */
 void dom_month(uint64_t ms, char out[8]);
+/* The day "YYYY-MM-DD" of ms in Swedish time; out has room for 11. */
+void dom_day(uint64_t ms, char out[11]);
 
 #endif

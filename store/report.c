@@ -25,14 +25,38 @@ static void add_months_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_int64(ctx, ms < 0 ? ms : (int64_t)dom_add_months((uint64_t)ms, months));
 }
 
+/* SQL function kn_day(ms): the day "YYYY-MM-DD" of ms in Swedish time. */
+static void day_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    char day[11];
+    if (sqlite3_value_type(argv[0]) != SQLITE_INTEGER || sqlite3_value_int64(argv[0]) < 0) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    dom_day((uint64_t)sqlite3_value_int64(argv[0]), day);
+    sqlite3_result_text(ctx, day, -1, SQLITE_TRANSIENT);
+}
+
+/* ?1 = office or NULL, ?2 = now (ms). The ageing columns: days since the oldest card now in
+ * transit was shipped, since the oldest notice came, since the oldest card in storage was
+ * collected (or stored), NULL when there is none. */
 static const char sql_stock[] =
     "SELECT o.office AS office, o.kind AS kind, o.status AS status,"
     " count(p.order_id) FILTER (WHERE p.state = 'ordered') AS ordered,"
     " count(p.order_id) FILTER (WHERE p.state = 'shipped') AS in_transit,"
     " count(p.order_id) FILTER (WHERE p.state = 'notice') AS notice_waiting,"
     " count(p.order_id) FILTER (WHERE p.state IN ('collected', 'stored')) AS locked_storage,"
-    " count(p.order_id) FILTER (WHERE p.state = 'handed-over') AS handed_over"
+    " count(p.order_id) FILTER (WHERE p.state = 'handed-over') AS handed_over,"
+    " (?2 - a.transit) / 86400000 AS oldest_in_transit_days,"
+    " (?2 - a.notice) / 86400000 AS oldest_notice_days,"
+    " (?2 - a.locked) / 86400000 AS oldest_locked_days"
     " FROM p_offices o LEFT JOIN p_orders p ON p.office = o.office"
+    " LEFT JOIN (SELECT office, min(shipped_ms) FILTER (WHERE state = 'shipped') AS transit,"
+    "  min(notice_ms) FILTER (WHERE state = 'notice') AS notice,"
+    "  min(coalesce(stored_ms, collected_ms)) FILTER (WHERE state IN ('collected', 'stored'))"
+    "  AS locked FROM p_orders WHERE state IN ('shipped', 'notice', 'collected', 'stored')"
+    "  GROUP BY office) a ON a.office = o.office"
     " WHERE ?1 IS NULL OR o.office = ?1 GROUP BY o.office ORDER BY o.office";
 
 static const char sql_orders[] =
@@ -40,7 +64,16 @@ static const char sql_orders[] =
     " coalesce(serial, '') AS serial, failed_meetings, coalesce(closed_reason, '') AS reason,"
     " handed_over_ms"
     " FROM p_orders WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR office = ?2)"
-    " ORDER BY order_id";
+    " AND (?3 IS NULL OR instr(lower(order_id), lower(?3)) OR instr(lower(serial), lower(?3))"
+    "  OR instr(lower(care_provider), lower(?3)))"
+    " ORDER BY order_id LIMIT ?4";
+
+/* ?1 = now (ms), ?2 = office or NULL: hand-overs per day (Swedish time) over the 13 weeks
+ * before now, for the hub's chart of hand-overs per week. */
+static const char sql_handovers[] =
+    "SELECT kn_day(handed_over_ms) AS day, count(*) AS handovers FROM p_orders"
+    " WHERE handed_over_ms >= ?1 - 91 * 86400000 AND (?2 IS NULL OR office = ?2)"
+    " GROUP BY 1 ORDER BY 1";
 
 static const char sql_conflicts[] =
     "SELECT lower(hex(author)) AS author, seq, type,"
@@ -153,6 +186,7 @@ int store_report(struct store *s, enum store_report which, const struct store_re
         [STORE_REPORT_DIRECTORY] = sql_directory,
         [STORE_REPORT_APPOINTMENTS] = sql_appointments,
         [STORE_REPORT_OFFICES] = sql_offices,
+        [STORE_REPORT_HANDOVERS] = sql_handovers,
     };
     sqlite3_stmt *st = NULL;
     const char *names[16];
@@ -163,11 +197,15 @@ int store_report(struct store *s, enum store_report which, const struct store_re
         return KN_EINVAL;
     sqlite3_create_function(s->db, "kn_add_months", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                             add_months_fn, NULL, NULL);
+    sqlite3_create_function(s->db, "kn_day", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, day_fn,
+                            NULL, NULL);
     r = store__db_err(sqlite3_prepare_v2(s->db, sql[which], -1, &st, NULL));
     if (r < 0)
         goto out;
     switch (which) {
     case STORE_REPORT_STOCK:
+        sqlite3_bind_int64(st, 2, a ? (int64_t)a->now_ms : 0);
+        /* fall through */
     case STORE_REPORT_APPOINTMENTS:
     case STORE_REPORT_OFFICES:
         if (a && a->office)
@@ -176,6 +214,14 @@ int store_report(struct store *s, enum store_report which, const struct store_re
     case STORE_REPORT_ORDERS:
         if (a && a->state)
             sqlite3_bind_text(st, 1, a->state, -1, SQLITE_STATIC);
+        if (a && a->office)
+            sqlite3_bind_text(st, 2, a->office, -1, SQLITE_STATIC);
+        if (a && a->match)
+            sqlite3_bind_text(st, 3, a->match, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, a && a->limit ? (int64_t)a->limit : -1);
+        break;
+    case STORE_REPORT_HANDOVERS:
+        sqlite3_bind_int64(st, 1, a ? (int64_t)a->now_ms : 0);
         if (a && a->office)
             sqlite3_bind_text(st, 2, a->office, -1, SQLITE_STATIC);
         break;

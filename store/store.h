@@ -516,13 +516,16 @@ enum store_report {
     STORE_REPORT_DIRECTORY,         /* the public list of open offices */
     STORE_REPORT_APPOINTMENTS,      /* meetings with holders, by time (office: only its own) */
     STORE_REPORT_OFFICES,           /* every office, listed or not, with its administrators */
+    STORE_REPORT_HANDOVERS,         /* hand-overs per day over the 13 weeks before now_ms */
 };
 
 struct store_report_args {
     const char *state;  /* ORDERS: only this state (NULL: all) */
-    const char *office; /* STOCK, ORDERS, INVOICE_*, APPOINTMENTS, OFFICES: only this one */
+    const char *match;  /* ORDERS: only those whose id, serial or care provider contains it */
+    uint32_t limit;     /* ORDERS: at most this many rows (0: all) */
+    const char *office; /* STOCK, ORDERS, INVOICE_*, APPOINTMENTS, OFFICES, HANDOVERS: only it */
     const char *month;  /* INVOICE_*: YYYY-MM, required */
-    uint64_t now_ms;    /* ALERTS, DIRECTORY: the time to judge ages and notice periods by */
+    uint64_t now_ms;    /* STOCK, ALERTS, DIRECTORY, HANDOVERS: the time to judge ages by */
 };
 
 enum store_cell_type { STORE_CELL_NULL, STORE_CELL_INT, STORE_CELL_TEXT };

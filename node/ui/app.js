@@ -409,6 +409,7 @@ const DICT = {
     'col.listed': 'I katalogen',
     'col.ordered': 'Beställda',
     'col.in_transit': 'På väg',
+    'stock.oldest': 'äldsta {n} d',
     'col.notice_waiting': 'Avi kommen',
     'col.locked_storage': 'Inlåsta',
     'col.handed_over': 'Utlämnade',
@@ -509,7 +510,9 @@ const DICT = {
     'search.button': 'Sök',
     'search.hint': 'Skriv minst två tecken.',
     'search.none': 'Ingen beställning matchar.',
-    'search.count': 'Träffar: {n} (visar högst 50).',
+    'search.count': 'Träffar: {n}.',
+    'search.more': 'Fler än {n} träffar: de {n} första visas. Skriv mer för att hitta färre.',
+    'search.chars': 'Sök med bokstäver a–z, siffror, bindestreck, understreck och punkt.',
     'table.region': 'Tabell: {name}',
     'kr': '{n} kr'
   },
@@ -860,6 +863,7 @@ const DICT = {
     'col.listed': 'In the directory',
     'col.ordered': 'Ordered',
     'col.in_transit': 'On the way',
+    'stock.oldest': 'oldest {n} d',
     'col.notice_waiting': 'Notice arrived',
     'col.locked_storage': 'Locked up',
     'col.handed_over': 'Handed over',
@@ -958,7 +962,9 @@ const DICT = {
     'search.button': 'Search',
     'search.hint': 'Type at least two characters.',
     'search.none': 'No order matches.',
-    'search.count': 'Matches: {n} (showing at most 50).',
+    'search.count': 'Matches: {n}.',
+    'search.more': 'More than {n} matches: the first {n} are shown. Type more to find fewer.',
+    'search.chars': 'Search with the letters a–z, digits, hyphen, underscore and full stop.',
     'table.region': 'Table: {name}',
     'kr': '{n} kr'
   }
@@ -1044,6 +1050,9 @@ const S = {
   conflicts: [],
   directory: [],
   offices: [],            // every office, listed or not (report offices)
+  handovers: [],          // the hub: hand-overs per day over 13 weeks (report handovers)
+  searchRows: null,       // the hub: the orders its search found (null: no search)
+  searchError: '',
   invoice: null,          // this month (office) or the chosen month (hub)
   invoiceMonth: '',
   appts: null,            // null until loaded
@@ -1350,7 +1359,8 @@ function allOffices() {
   return [...set].sort();
 }
 function orderById(id) {
-  return S.orders.find((o) => o.order_id === id) || null;
+  return S.orders.find((o) => o.order_id === id) ||
+    (S.searchRows || []).find((o) => o.order_id === id) || null;
 }
 function bookedAppts(order) {
   if (!S.appts) return [];
@@ -1395,18 +1405,41 @@ async function loadInvoice() {
   }
 }
 
+/* The hub's search: at most SEARCH_MAX orders whose id, serial or care provider contains the
+ * text, found by the daemon (the hub never loads every order). */
+const SEARCH_MAX = 50;
+async function loadSearch() {
+  if (!isHub() || S.search.length < 2) {
+    S.searchRows = null;
+    S.searchError = '';
+    return;
+  }
+  try {
+    S.searchRows = await getJSON('/api/report/orders?limit=' + (SEARCH_MAX + 1) + '&match=' +
+      encodeURIComponent(S.search));
+    S.searchError = '';
+  } catch (e) {
+    S.searchRows = null;
+    S.searchError = e.status === 400 ? t('search.chars') : e.message;
+  }
+}
+
 async function loadReports() {
-  const jobs = {
-    orders: '/api/report/orders' + officeQuery('?'),
+  /* The hub never loads every order of the country: its chart reads hand-overs per day, and its
+   * search asks the daemon. */
+  const jobs = isHub() ? { handovers: '/api/report/handovers' }
+    : { orders: '/api/report/orders' + officeQuery('?') };
+  Object.assign(jobs, {
     stock: '/api/report/stock',
     alerts: '/api/report/alerts',
     conflicts: '/api/report/conflicts',
     directory: '/api/report/directory',
     offices: '/api/report/offices',
     appts: '/api/report/appointments' + officeQuery('?')
-  };
+  });
   const keys = Object.keys(jobs);
-  const results = await Promise.allSettled([...keys.map((k) => getJSON(jobs[k])), loadInvoice()]);
+  const results = await Promise.allSettled([...keys.map((k) => getJSON(jobs[k])), loadInvoice(),
+    loadSearch()]);
   let loginLost = false;
   keys.forEach((k, i) => {
     const r = results[i];
@@ -1428,8 +1461,8 @@ async function loadReports() {
 /* S.ver changes only when what the reports say changed: sections compare it instead of the
  * (possibly large) reports themselves, every two seconds. */
 function bumpVersion() {
-  const sig = JSON.stringify([S.orders, S.stock, S.alerts, S.conflicts, S.directory, S.offices, S.invoice,
-    S.appts, S.loadErrors]);
+  const sig = JSON.stringify([S.orders, S.handovers, S.stock, S.alerts, S.conflicts, S.directory,
+    S.offices, S.invoice, S.appts, S.searchRows, S.searchError, S.loadErrors]);
   if (sig !== S.sig) {
     S.sig = sig;
     S.ver = (S.ver || 0) + 1;
@@ -2403,7 +2436,6 @@ function waitingChart() {
 }
 
 function handoverChart() {
-  const withTimes = S.orders.filter((o) => typeof o.handed_over_ms === 'number' && o.handed_over_ms > 0);
   const weeks = [];
   const now = new Date();
   for (let i = 11; i >= 0; i--) {
@@ -2411,10 +2443,11 @@ function handoverChart() {
     const [y, w] = isoWeek(d);
     weeks.push({ key: y + '-' + w, w, n: 0 });
   }
-  for (const o of withTimes) {
-    const [y, w] = isoWeek(new Date(o.handed_over_ms));
-    const slot = weeks.find((x) => x.key === y + '-' + w);
-    if (slot) slot.n++;
+  for (const r of S.handovers) {
+    const [y, m, d] = String(r.day).split('-').map(Number);
+    const [wy, w] = isoWeek(new Date(y, m - 1, d));
+    const slot = weeks.find((x) => x.key === wy + '-' + w);
+    if (slot) slot.n += r.handovers || 0;
   }
   const total = weeks.reduce((s, x) => s + x.n, 0);
   const best = weeks.reduce((a, b) => (b.n > a.n ? b : a), weeks[0]);
@@ -2495,6 +2528,14 @@ function renderOffices(el) {
   ], rows));
 }
 
+/* A count of waiting cards with the age of the oldest in days, marked when past limit (delivery
+ * takes 2-4 weeks; a card stored 30 days is worth a call to the holder). */
+function aged(n, days, limit) {
+  if (!n || typeof days !== 'number') return fmtNum(n || 0);
+  return [fmtNum(n), h('span.small.block', { class: days > limit ? 'tag warn' : 'muted',
+    text: t('stock.oldest', { n: fmtNum(days) }) })];
+}
+
 function renderStock(el) {
   if (!S.stock.length) {
     el.append(empty(t('stock.none')));
@@ -2507,9 +2548,9 @@ function renderStock(el) {
   el.append(table([
     { label: t('col.office'), cell: (r) => officeName(r.office), head: true },
     { label: t('col.ordered'), cell: (r) => fmtNum(r.ordered), num: true },
-    { label: t('col.in_transit'), cell: (r) => fmtNum(r.in_transit), num: true },
-    { label: t('col.notice_waiting'), cell: (r) => fmtNum(r.notice_waiting), num: true },
-    { label: t('col.locked_storage'), cell: (r) => fmtNum(r.locked_storage), num: true },
+    { label: t('col.in_transit'), cell: (r) => aged(r.in_transit, r.oldest_in_transit_days, 28), num: true },
+    { label: t('col.notice_waiting'), cell: (r) => aged(r.notice_waiting, r.oldest_notice_days, 14), num: true },
+    { label: t('col.locked_storage'), cell: (r) => aged(r.locked_storage, r.oldest_locked_days, 30), num: true },
     { label: t('col.handed_over'), cell: (r) => fmtNum(r.handed_over), num: true },
     { label: t('col.late_post'), cell: (r) => { const n = late(r.office, 'not-received');
       return n ? h('span.tag.warn', { text: fmtNum(n) }) : '0'; }, num: true },
@@ -2632,24 +2673,29 @@ function searchControls(el) {
   const form = h('form.filters', { role: 'search' },
     h('div.field.inline', null, h('label', { for: 'search-text', text: t('search.label') }), input),
     h('button.btn.secondary', { type: 'submit', text: t('search.button') }));
-  form.addEventListener('submit', (e) => {
+  form.addEventListener('submit', async (e) => {
     e.preventDefault();
     S.search = input.value.trim();
+    await loadSearch();
+    bumpVersion();
     renderAll();
   });
   el.append(form, h('p.small.muted', { id: 'search-hint', text: t('search.hint') }));
 }
 function renderSearch(el) {
-  const q = S.search.toLowerCase();
-  if (q.length < 2) return;
-  const rows = S.orders.filter((o) => o.order_id.toLowerCase().includes(q) ||
-    (o.serial || '').toLowerCase().includes(q) || (o.care_provider || '').toLowerCase().includes(q));
+  if (S.searchError) {
+    el.append(h('p.box.warn', { text: S.searchError }));
+    return;
+  }
+  const rows = S.searchRows;
+  if (!rows) return;
   if (!rows.length) {
     el.append(empty(t('search.none')));
     return;
   }
-  el.append(h('p.small.muted', { text: t('search.count', { n: rows.length }) }));
-  el.append(orderTable(rows.slice(0, 50), { caption: t('sec.search') }));
+  el.append(h('p.small.muted', { text: rows.length > SEARCH_MAX ? t('search.more', { n: SEARCH_MAX })
+    : t('search.count', { n: rows.length }) }));
+  el.append(orderTable(rows.slice(0, SEARCH_MAX), { caption: t('sec.search') }));
 }
 
 const HUB_SECTIONS = [
@@ -2666,7 +2712,7 @@ const HUB_SECTIONS = [
   { id: 'invoice', title: 'sec.invoice', wide: true, render: renderInvoice,
     controls: (el) => monthControl(el, 'inv-month'), key: () => [S.ver] },
   { id: 'nodes', title: 'sec.nodes', wide: true, render: renderNodes, key: syncKey },
-  { id: 'search', title: 'sec.search', render: renderSearch, controls: searchControls,
+  { id: 'search', title: 'sec.search', wide: true, render: renderSearch, controls: searchControls,
     key: () => [S.search, S.ver] },
   { id: 'steps', title: 'sec.steps', render: () => {}, controls: stepsControls, key: () => 0 }
 ];
@@ -2942,7 +2988,7 @@ function buildFields(type, prefill, opts) {
     if (f.name === 'month') extra.inputmode = 'numeric';
     if (f.name === 'order' && !pre) {
       const dl = 'dl' + (++fieldSeq);
-      const ids = (isHub() ? S.orders : officeOrders()).slice(0, 300).map((o) => o.order_id);
+      const ids = (isHub() ? S.searchRows || [] : officeOrders()).slice(0, 300).map((o) => o.order_id);
       nodes.push(h('datalist', { id: dl }, ids.map((x) => h('option', { value: x }))));
       extra.list = dl;
     }

@@ -389,8 +389,8 @@ static int stock_row(void *ud, size_t ncols, const char *const *names,
         return 0; /* the column names */
     st->offices++;
     for (size_t i = 0; i < ncols; i++) {
-        if (cells[i].type != STORE_CELL_INT)
-            continue;
+        if (cells[i].type != STORE_CELL_INT || strstr(names[i], "_days"))
+            continue; /* the ageing columns are days, not cards */
         if (!strcmp(names[i], "handed_over"))
             st->handed_over += (size_t)cells[i].i;
         else if (!strcmp(names[i], "ordered"))

@@ -363,6 +363,22 @@ for o, want in m["orders"].items():
     assert (r["handed_over_ms"] is not None) == done, (o, r)
 assert d["S2"]["reason"] == "lost", d["S2"]' "$T/model.json"
 ok "report orders: every order's state, office, provider, failed meetings and hand-over time as done"
+kn "$ARJ" report handovers --json
+expect_rc 0 "report handovers"
+py 'import json,sys
+days = json.loads(sys.argv[1])
+m = json.load(open(sys.argv[2]))
+done = {x["order"] for x in m["meetings"] if x["result"] == "completed"}
+assert sum(d["handovers"] for d in days) == len(done) > 0, (days, done)
+assert all(len(d["day"]) == 10 for d in days), days' "$T/model.json"
+kn "$ARJ" report orders --match "${SERIAL[A1]}" --limit 5 --json
+expect_rc 0 "report orders --match"
+py 'import json,sys; assert [r["order_id"] for r in json.loads(sys.argv[1])] == ["A1"], sys.argv[1]'
+kn "$ARJ" report orders --limit 2 --json
+py 'import json,sys; assert len(json.loads(sys.argv[1])) == 2, sys.argv[1]'
+kn "$ARJ" report orders --limit 0
+expect_rc 2 "report orders --limit 0"
+ok "report handovers: every hand-over counted by its day; report orders --match finds by serial, --limit limits, a bad limit refused"
 
 STOCK_CHECK='import json,sys
 d = {r["office"]: r for r in json.loads(sys.argv[1])}

@@ -119,9 +119,22 @@ curl_ -b "$T/jar" -X POST -H "X-CSRF-Token: $CSRF" -d '{"order":"A1","locked":tr
 curl_ -b "$T/jar" "$BASE/api/report/orders"
 python3 -c 'import json,sys; r=[x for x in json.loads(sys.argv[1]) if x["order_id"]=="A1"]; assert r and r[0]["state"]=="stored" and r[0]["handed_over_ms"] is None, r' "$BODY" ||
     fail "A1 is not stored, or has a hand-over time: $BODY"
+curl_ -b "$T/jar" "$BASE/api/report/stock"
+python3 -c 'import json,sys; r={x["office"]:x for x in json.loads(sys.argv[1])}["o"]; assert r["locked_storage"]==1 and r["oldest_locked_days"]==0 and r["oldest_in_transit_days"] is None, r' "$BODY" ||
+    fail "api/report/stock (ageing): $BODY"
+curl_ -b "$T/jar" "$BASE/api/report/orders?match=sn-a&limit=5"
+python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert [x["order_id"] for x in r]==["A1"], r' "$BODY" ||
+    fail "api/report/orders?match=sn-a: $BODY"
+curl_ -b "$T/jar" "$BASE/api/report/orders?match=nothing-like-it"
+[[ $CODE == 200 && "$BODY" == "[]" ]] || fail "orders matching nothing: $CODE $BODY"
+for q in 'match=a%20b' 'limit=0' 'limit=1x' 'office=%27'; do
+    curl_ -b "$T/jar" "$BASE/api/report/orders?$q"
+    [[ $CODE == 400 ]] || fail "api/report/orders?$q: $CODE $BODY (a bad parameter must not be ignored)"
+done
 curl_ -b "$T/jar" "$BASE/api/report/offices"
 python3 -c 'import json,sys; r={x["office"]:x for x in json.loads(sys.argv[1])}; assert r["o"]["admins"]==2 and r["o"]["status"]=="open", r' "$BODY" ||
     fail "api/report/offices: $BODY"
+ok "reports: orders found by a text in their id or serial and limited, stock with the age of the oldest card, every office with its administrators; a bad parameter is a 400, never ignored"
 wait_seq hub o "$(seq_of o o)" 15 "the steps reach the hub"
 ok "steps through the API: the rules' refusal as 409, personal data and bad bodies as 400; three steps written and passed on to the hub"
 

@@ -153,6 +153,10 @@ try {
   ok(`the hub's invoice basis shows the office's hand-over: ${invoice.slice(0, 160)}`);
   const chart = await sectionShows(hub, 'Utlämningar över tid', 'senaste 12 veckorna: 1 totalt');
   ok(`the hub's chart of hand-overs per week counts it: ${chart.slice(0, 120)}`);
+  await hub.getByLabel('Beställning, serienummer eller vårdgivare').fill('sn-a1');
+  await hub.getByRole('button', { name: 'Sök', exact: true }).click();
+  const found = await sectionShows(hub, 'Sök beställning', 'Träffar: 1\\.');
+  check(/\bA1\b/.test(found) && /SN-A1/.test(found), "the hub's search finds A1 by its serial (asked of the daemon)", found);
   const offices = await sectionShows(hub, 'Kontor', '\\bo\\b');
   check(/\bo\b.*\b2\b/.test(offices), "the hub's list of offices gives office o's two administrators", offices);
   await shot(hub, 'hub-1280x800');

@@ -1516,6 +1516,52 @@ static void test_reports_time_rules(void **state)
     finish(s);
 }
 
+/* ms of a UTC time */
+static uint64_t utc_ms(int y, int mon, int d, int h, int min, int sec)
+{
+    struct tm tm = { .tm_year = y - 1900,
+                     .tm_mon = mon - 1,
+                     .tm_mday = d,
+                     .tm_hour = h,
+                     .tm_min = min,
+                     .tm_sec = sec };
+    return (uint64_t)timegm(&tm) * 1000;
+}
+
+/* Days and months in Swedish time: UTC+1, and UTC+2 from 01:00 UTC on the last Sunday of March
+ * to 01:00 UTC on the last Sunday of October (2026: 29 March and 25 October). */
+static void test_swedish_day(void **state)
+{
+    (void)state;
+    static const struct {
+        int t[6];
+        const char *day;
+    } cases[] = {
+        { { 2026, 1, 15, 12, 0, 0 }, "2026-01-15" },
+        { { 2026, 3, 28, 22, 59, 59 }, "2026-03-28" },
+        { { 2026, 3, 28, 23, 0, 0 }, "2026-03-29" },
+        { { 2026, 3, 29, 0, 59, 59 }, "2026-03-29" },
+        { { 2026, 6, 30, 21, 59, 59 }, "2026-06-30" },
+        { { 2026, 6, 30, 22, 0, 0 }, "2026-07-01" },
+        { { 2026, 10, 24, 22, 30, 0 }, "2026-10-25" },
+        { { 2026, 10, 25, 22, 59, 0 }, "2026-10-25" },
+        { { 2026, 10, 25, 23, 0, 0 }, "2026-10-26" },
+        { { 2026, 12, 31, 22, 59, 59 }, "2026-12-31" },
+        { { 2026, 12, 31, 23, 0, 0 }, "2027-01-01" },
+        { { 2028, 2, 28, 23, 0, 0 }, "2028-02-29" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const int *t = cases[i].t;
+        uint64_t ms = utc_ms(t[0], t[1], t[2], t[3], t[4], t[5]);
+        char day[11], month[8];
+        dom_day(ms, day);
+        dom_month(ms, month);
+        assert_string_equal(day, cases[i].day);
+        assert_memory_equal(month, cases[i].day, 7);
+        assert_int_equal(month[7], '\0');
+    }
+}
+
 static void test_invoice(void **state)
 {
     (void)state;
@@ -2426,6 +2472,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reserve, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_catalogue, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_invoice, test_setup, test_teardown),
+        cmocka_unit_test(test_swedish_day),
         cmocka_unit_test_setup_teardown(test_reports_time_rules, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_fields, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_handover_chip, test_setup, test_teardown),
