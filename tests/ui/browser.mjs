@@ -101,6 +101,32 @@ try {
   const before = await earnings.innerText();
   check(/\b0 kr\b/.test(before), 'the earnings show 0 kr before any hand-over', before.replace(/\s+/g, ' '));
 
+  // ---- keyboard use: the first step's button is reached with Tab, shows its focus, opens its
+  // form with Enter (focus inside), and Escape closes it, giving focus back to the button ----
+  await page.locator('body').focus();
+  let reached = null;
+  for (let i = 0; i < 300 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => {
+      const a = document.activeElement;
+      if (!a || a.tagName !== 'BUTTON' || !a.textContent.trim().startsWith('Avin har kommit')) return null;
+      const st = getComputedStyle(a);
+      return { tabs: 0, outline: st.outlineStyle !== 'none' && parseFloat(st.outlineWidth) > 0 || st.boxShadow !== 'none' };
+    });
+    if (reached) reached.tabs = i + 1;
+  }
+  check(reached, "the first step's button is reached with the Tab key");
+  check(reached.outline, 'the focused button shows a visible focus ring');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#dlg[open]');
+  check(await page.evaluate(() => document.getElementById('dlg').contains(document.activeElement)),
+    'Enter opens the form, with the focus inside it');
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => !document.getElementById('dlg').open);
+  check(await page.evaluate(() => document.activeElement?.textContent.trim().startsWith('Avin har kommit')),
+    'Escape closes the form and gives the focus back to the button');
+  ok(`keyboard: ${reached.tabs} presses of Tab reach the first step`);
+
   await walkToBooked(page, 'A1');
 
   // A wrong card (the serial typed from another card) is refused, saying why; nothing written.
