@@ -89,6 +89,16 @@ const char store__domain_schema_v7[] =
  */
 const char store__domain_schema_v8[] = "CREATE INDEX p_orders_office ON p_orders(office, state);";
 
+/*
+ * Version 9: the same index with the times of the stages, so that the stock report's counts
+ * and ages come from the index alone (with v8's index the ages read every waiting order's row:
+ * 47 ms at 50,000 cards in transit).
+ */
+const char store__domain_schema_v9[] =
+    "DROP INDEX IF EXISTS p_orders_office;"
+    "CREATE INDEX p_orders_stage ON p_orders(office, state, stored_ms, collected_ms, notice_ms,"
+    "  shipped_ms);";
+
 const char store__domain_schema[] =
     "CREATE TABLE p_applied(author BLOB NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL,"
     "  height INTEGER NOT NULL, type TEXT NOT NULL, status INTEGER NOT NULL,"

@@ -37,6 +37,7 @@ extern const char store__domain_schema_v3[];
 extern const char store__domain_schema_v4[];
 extern const char store__domain_schema_v7[];
 extern const char store__domain_schema_v8[];
+extern const char store__domain_schema_v9[];
 void store__dom_free(struct store *s);
 /* store__exec() - dom_exec() outside an entry being applied: a cached statement (pass a
  * literal), bound from fmt ('t' text, 'i' int64, 'b' 32-byte key), run once. */

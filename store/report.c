@@ -40,23 +40,22 @@ static void day_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /* ?1 = office or NULL, ?2 = now (ms). The ageing columns: days since the oldest card now in
  * transit was shipped, since the oldest notice came, since the oldest card in storage was
- * collected (or stored), NULL when there is none. */
+ * collected (or stored), NULL when there is none. The inner query reads only the index
+ * p_orders_stage (office, state and the stages' times). */
 static const char sql_stock[] =
     "SELECT o.office AS office, o.kind AS kind, o.status AS status,"
-    " count(p.order_id) FILTER (WHERE p.state = 'ordered') AS ordered,"
-    " count(p.order_id) FILTER (WHERE p.state = 'shipped') AS in_transit,"
-    " count(p.order_id) FILTER (WHERE p.state = 'notice') AS notice_waiting,"
-    " count(p.order_id) FILTER (WHERE p.state IN ('collected', 'stored')) AS locked_storage,"
-    " count(p.order_id) FILTER (WHERE p.state = 'handed-over') AS handed_over,"
-    " (?2 - a.transit) / 86400000 AS oldest_in_transit_days,"
-    " (?2 - a.notice) / 86400000 AS oldest_notice_days,"
-    " (?2 - a.locked) / 86400000 AS oldest_locked_days"
-    " FROM p_offices o LEFT JOIN p_orders p ON p.office = o.office"
-    " LEFT JOIN (SELECT office, min(shipped_ms) FILTER (WHERE state = 'shipped') AS transit,"
-    "  min(notice_ms) FILTER (WHERE state = 'notice') AS notice,"
-    "  min(coalesce(stored_ms, collected_ms)) FILTER (WHERE state IN ('collected', 'stored'))"
-    "  AS locked FROM p_orders WHERE state IN ('shipped', 'notice', 'collected', 'stored')"
-    "  GROUP BY office) a ON a.office = o.office"
+    " coalesce(sum(g.n) FILTER (WHERE g.state = 'ordered'), 0) AS ordered,"
+    " coalesce(sum(g.n) FILTER (WHERE g.state = 'shipped'), 0) AS in_transit,"
+    " coalesce(sum(g.n) FILTER (WHERE g.state = 'notice'), 0) AS notice_waiting,"
+    " coalesce(sum(g.n) FILTER (WHERE g.state IN ('collected', 'stored')), 0) AS locked_storage,"
+    " coalesce(sum(g.n) FILTER (WHERE g.state = 'handed-over'), 0) AS handed_over,"
+    " (?2 - min(g.since) FILTER (WHERE g.state = 'shipped')) / 86400000 AS oldest_in_transit_days,"
+    " (?2 - min(g.since) FILTER (WHERE g.state = 'notice')) / 86400000 AS oldest_notice_days,"
+    " (?2 - min(g.since) FILTER (WHERE g.state IN ('collected', 'stored'))) / 86400000"
+    "  AS oldest_locked_days"
+    " FROM p_offices o LEFT JOIN (SELECT office, state, count(*) AS n,"
+    "  min(coalesce(stored_ms, collected_ms, notice_ms, shipped_ms)) AS since FROM p_orders"
+    "  WHERE ?1 IS NULL OR office = ?1 GROUP BY office, state) g ON g.office = o.office"
     " WHERE ?1 IS NULL OR o.office = ?1 GROUP BY o.office ORDER BY o.office";
 
 static const char sql_orders[] =

@@ -184,6 +184,9 @@ static int migrate(struct store *s)
     /* Version 8: an index of orders by office and state (the reports). */
     if (version < 8 && (r = exec(s, store__domain_schema_v8)) < 0)
         goto out;
+    /* Version 9: that index with the stages' times (the stock report's ages). */
+    if (version < 9 && (r = exec(s, store__domain_schema_v9)) < 0)
+        goto out;
     /* Later versions add their steps here, each guarded by version < N. */
     if (version < SCHEMA_VERSION) {
         char sql[64];

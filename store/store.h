@@ -26,7 +26,7 @@
 #include "kn.h"
 
 #define STORE_VERSION        1
-#define STORE_SCHEMA_VERSION 8  /* PRAGMA user_version of the database */
+#define STORE_SCHEMA_VERSION 9  /* PRAGMA user_version of the database */
 #define STORE_KEY_LEN        32 /* Ed25519 public key: the author / node id */
 #define STORE_SECRET_LEN     64 /* libsodium Ed25519 secret key (seed and public key) */
 #define STORE_HASH_LEN       32 /* BLAKE2b-256 */

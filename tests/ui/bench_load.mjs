@@ -40,7 +40,8 @@ console.log(`page load (navigation to the page drawn with its data), ${loads} lo
 const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
 const session = await (await fetch(`${base}/api/session`, { headers: { cookie } })).json();
 const month = new Date().toISOString().slice(0, 7);
-const gets = ['session', 'status', 'steps', 'report/orders', 'report/orders?office=office-1', 'report/stock',
+const gets = ['session', 'status', 'steps', 'report/orders', 'report/orders?office=office-1',
+  'report/orders?match=sn-b00012&limit=51', 'report/stock', 'report/handovers', 'report/offices',
   'report/alerts', 'report/conflicts', 'report/directory', 'report/appointments', `report/invoice?month=${month}`];
 for (const g of gets) {
   const t = [];

@@ -468,6 +468,24 @@ static void test_schema_versions(void **state)
     assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
     sqlite3_finalize(st);
     sqlite3_close(db);
+    /* a version 8 database gets version 9's index of orders by stage in place of v8's */
+    assert_int_equal(raw_exec(path, "DROP INDEX p_orders_stage;"
+                                    "CREATE INDEX p_orders_office ON p_orders(office, state);"
+                                    "PRAGMA user_version = 8"),
+                     SQLITE_OK);
+    assert_int_equal(store_open(path, STORE_SYNC_NORMAL, &s), 0);
+    store_close(s);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT group_concat(name, ' ') FROM sqlite_schema WHERE"
+                                        " type = 'index' AND tbl_name = 'p_orders'"
+                                        " AND sql IS NOT NULL AND name != 'p_orders_chip'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "p_orders_stage");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
     /* a database from a newer program is refused */
     char newer[64];
     snprintf(newer, sizeof(newer), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION + 1);
