@@ -356,8 +356,9 @@ static int serve(FILE *out, const char *tmp, struct demo_node *nodes, size_t cou
     if (r == 0)
         fprintf(out,
                 "\n    Try it: in Storuman's page, card DEMO-1 is waiting: record the postal "
-                "notice,\n    the collection, the locked storage, then the hand-over; the hub's "
-                "page\n    shows it moments later.\n    A new link: kortnod --data %s/storuman "
+                "notice,\n    the collection, the locked storage, a booking, then the hand-over "
+                "(the serial\n    printed on the card is SN-DEMO-1); the hub's page shows it "
+                "moments later.\n    A new link: kortnod --data %s/storuman "
                 "ui --print\n    Logs: %s/*.log. Stop with Ctrl-C.\n",
                 tmp, tmp);
     fflush(out);

@@ -158,7 +158,8 @@ const DICT = {
     'sync.nodaemon': 'Kortnod körs inte just nu: inget skickas eller tas emot. Det du registrerar sparas och skickas när programmet körs igen.',
     'sync.old': 'Det är länge sedan navet hördes av. Kontrollera internetanslutningen, eller skicka en fil med USB-minne.',
     'sync.hub': 'Navet: {connected} av {total} datorer anslutna nu; {late} har inte hörts av på 7 dagar.',
-    'sync.lan': 'Lokalt nätverk: {state}, {n} datorer hittade.',
+    'sync.lan.on': 'Lokalt nätverk: kortnod letar efter andra datorer i nätverket; {n} hittade.',
+    'sync.lan.off': 'Lokalt nätverk: kortnod letar inte efter andra datorer i nätverket.',
     'path.tcp': 'via internet',
     'path.lan': 'via lokala nätverket',
     'path.bundle': 'via fil på USB-minne',
@@ -622,7 +623,8 @@ const DICT = {
     'sync.nodaemon': 'Kortnod is not running right now: nothing is sent or received. What you record is kept and sent when it runs again.',
     'sync.old': 'The hub has not been heard from for a long time. Check the internet connection, or send a file on a USB stick.',
     'sync.hub': 'Hub: {connected} of {total} computers connected now; {late} not heard from for 7 days.',
-    'sync.lan': 'Local network: {state}, {n} computers found.',
+    'sync.lan.on': 'Local network: kortnod looks for other computers on the network; {n} found.',
+    'sync.lan.off': 'Local network: kortnod does not look for other computers on the network.',
     'path.tcp': 'over the internet',
     'path.lan': 'over the local network',
     'path.bundle': 'by file on a USB stick',
@@ -2232,7 +2234,9 @@ function renderSync(el) {
   }
   const st = S.status;
   if (st && st.lan) {
-    el.append(h('p.small', { text: t('sync.lan', { state: st.lan.state, n: st.lan.found }) }));
+    // In plain words; the daemon's own (English) description after it, for whoever helps.
+    el.append(h('p.small', null, st.lan.on ? t('sync.lan.on', { n: fmtNum(st.lan.found || 0) })
+      : t('sync.lan.off'), ' ', h('span.muted', { lang: 'en', text: '(' + st.lan.state + ')' })));
   }
   if (st && st.peers && st.peers.length) {
     el.append(h('h3', { text: t('sync.peers') }));
