@@ -13,9 +13,18 @@ struct pack_ctx {
     size_t errsize;
 };
 
+/* An object's key with its length: JSON keys may hold "\u0000", which a C string would cut. */
+struct key {
+    const char *s;
+    size_t n;
+};
+
+/* Byte order, a prefix first: the order store_payload_check() wants. */
 static int key_cmp(const void *a, const void *b)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    const struct key *x = a, *y = b;
+    int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
+    return c ? c : (x->n > y->n) - (x->n < y->n);
 }
 
 static int pack_value(struct pack_ctx *c, json_t *v, int depth)
@@ -56,19 +65,20 @@ static int pack_value(struct pack_ctx *c, json_t *v, int depth)
     }
     case JSON_OBJECT: {
         /* Canonical form: keys in byte order. */
-        size_t n = json_object_size(v), i = 0;
-        const char **keys = kn_xmalloc((n ? n : 1) * sizeof(*keys));
+        size_t n = json_object_size(v), i = 0, klen;
+        struct key *keys = kn_xmalloc((n ? n : 1) * sizeof(*keys));
         const char *k;
         json_t *x;
         int r = 0;
-        json_object_foreach (v, k, x) {
-            keys[i++] = k;
+        json_object_keylen_foreach(v, k, klen, x)
+        {
+            keys[i++] = (struct key){ k, klen };
         }
         qsort(keys, n, sizeof(*keys), key_cmp);
         msgpack_pack_map(&c->pk, n);
         for (i = 0; i < n && r == 0; i++) {
-            msgpack_pack_str_with_body(&c->pk, keys[i], strlen(keys[i]));
-            r = pack_value(c, json_object_get(v, keys[i]), depth + 1);
+            msgpack_pack_str_with_body(&c->pk, keys[i].s, keys[i].n);
+            r = pack_value(c, json_object_getn(v, keys[i].s, keys[i].n), depth + 1);
         }
         free(keys);
         return r;
@@ -137,7 +147,8 @@ static json_t *object_to_json(const msgpack_object *o)
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
         return json_integer((json_int_t)o->via.i64);
     case MSGPACK_OBJECT_STR:
-        return json_stringn(o->via.str.ptr, o->via.str.size);
+        /* An empty string's pointer may be NULL, which json_stringn() refuses. */
+        return json_stringn(o->via.str.size ? o->via.str.ptr : "", o->via.str.size);
     case MSGPACK_OBJECT_BIN:
         return json_pack("{s:o}", "$bin",
                          hex_json((const uint8_t *)o->via.bin.ptr, o->via.bin.size));
@@ -150,12 +161,10 @@ static json_t *object_to_json(const msgpack_object *o)
     case MSGPACK_OBJECT_MAP: {
         json_t *m = json_object();
         for (uint32_t i = 0; i < o->via.map.size; i++) {
+            /* Keys are strings (store_payload_check): "" and keys holding NUL included. */
             const msgpack_object_kv *kv = &o->via.map.ptr[i];
-            char *k = kn_xmalloc(kv->key.via.str.size + 1);
-            memcpy(k, kv->key.via.str.ptr, kv->key.via.str.size);
-            k[kv->key.via.str.size] = '\0';
-            json_object_set_new(m, k, object_to_json(&kv->val));
-            free(k);
+            json_object_setn_new(m, kv->key.via.str.size ? kv->key.via.str.ptr : "",
+                                 kv->key.via.str.size, object_to_json(&kv->val));
         }
         return m;
     }
