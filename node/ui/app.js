@@ -99,6 +99,12 @@ const DICT = {
     'sec.keys': 'Varningar om nycklar',
     'sec.overview': 'Läget i landet',
     'sec.offices': 'Kontor',
+    'sec.directory': 'Katalogen över kortkontor',
+    'directory.desc': 'Den publika listan, som vårdgivarna ser den: öppna kontor (en organisation med minst två ID-administratörer). Ett nytt kontor kommer med så fort det uppfyller det.',
+    'directory.none': 'Inget kontor är med i katalogen ännu.',
+    'directory.csv': 'Ladda ner katalogen som CSV (för publicering)',
+    'col.booking': 'Så bokar man',
+    'col.name': 'Namn',
     'sec.stock': 'Kort per kontor',
     'sec.charts': 'Utlämningar över tid',
     'sec.alerts': 'Varningar',
@@ -567,6 +573,12 @@ const DICT = {
     'sec.keys': 'Key warnings',
     'sec.overview': 'The country at a glance',
     'sec.offices': 'Offices',
+    'sec.directory': 'Directory of card offices',
+    'directory.desc': 'The public list, as care providers see it: open offices (an organisation with at least two ID administrators). A new office is in it as soon as it qualifies.',
+    'directory.none': 'No office is in the directory yet.',
+    'directory.csv': 'Download the directory as CSV (for publishing)',
+    'col.booking': 'How to book',
+    'col.name': 'Name',
     'sec.stock': 'Cards per office',
     'sec.charts': 'Hand-overs over time',
     'sec.alerts': 'Alerts',
@@ -2540,6 +2552,24 @@ function aged(n, days, limit) {
     text: t('stock.oldest', { n: fmtNum(days) }) })];
 }
 
+function renderDirectory(el) {
+  el.append(h('p.small.muted', { text: t('directory.desc') }));
+  if (!S.directory.length) {
+    el.append(empty(t('directory.none')));
+    return;
+  }
+  el.append(table([
+    { label: t('col.name'), cell: (r) => r.name, head: true },
+    { label: t('col.town'), cell: (r) => r.town },
+    { label: t('col.place'), cell: (r) => r.place },
+    { label: t('col.booking'), cell: (r) => r.booking },
+    { label: t('col.days'), cell: (r) => fmtDays(r.days) },
+    { label: t('col.kind'), cell: (r) => tv('kind.', r.kind) }
+  ], S.directory));
+  el.append(h('p', null, h('a.download', { href: '/api/report/directory?format=csv',
+    download: 'kortnod-directory.csv', text: t('directory.csv') })));
+}
+
 function renderStock(el) {
   if (!S.stock.length) {
     el.append(empty(t('stock.none')));
@@ -2707,6 +2737,7 @@ const HUB_SECTIONS = [
     key: () => [S.ver, syncKey()] },
   { id: 'keys', title: 'sec.keys', wide: true, render: renderKeys, key: () => [S.ver] },
   { id: 'offices', title: 'sec.offices', wide: true, render: renderOffices, key: () => [S.ver] },
+  { id: 'directory', title: 'sec.directory', wide: true, render: renderDirectory, key: () => [S.ver] },
   { id: 'stock', title: 'sec.stock', wide: true, render: renderStock, key: () => [S.ver] },
   { id: 'charts', title: 'sec.charts', render: renderCharts,
     key: () => [S.ver, new Date().toDateString()] },

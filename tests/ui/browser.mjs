@@ -183,6 +183,13 @@ try {
   await hub.getByRole('button', { name: 'Sök', exact: true }).click();
   const found = await sectionShows(hub, 'Sök beställning', 'Träffar: 1\\.');
   check(/\bA1\b/.test(found) && /SN-A1/.test(found), "the hub's search finds A1 by its serial (asked of the daemon)", found);
+  const dir = await sectionShows(hub, 'Katalogen över kortkontor', 'Organisation');
+  const csv = await hub.evaluate(async () => {
+    const r = await fetch('/api/report/directory?format=csv');
+    return `${r.status} ${r.headers.get('content-type')} ${(await r.text()).split('\n')[0]}`;
+  });
+  check(/^200 text\/csv.*name,town,place,booking,days,kind,office$/.test(csv),
+    "the hub's page shows the public directory, with its CSV for publishing", `${dir.slice(0, 120)} | ${csv}`);
   const offices = await sectionShows(hub, 'Kontor', '\\bo\\b');
   check(/\bo\b.*\b2\b/.test(offices), "the hub's list of offices gives office o's two administrators", offices);
   await shot(hub, 'hub-1280x800');
