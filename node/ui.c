@@ -19,6 +19,7 @@
 #define MAX_SESSIONS 32
 #define REQ_TIMEOUT  3000 /* ms: a request, or an idle kept-alive connection */
 #define MAX_BODY     (64u << 10)
+#define MAX_IMPORT   (64u << 20) /* a sealed bundle from a USB stick: ~160,000 entries */
 #define COOKIE       "kn_session"
 
 struct session {
@@ -26,6 +27,8 @@ struct session {
     char csrf[65];
     uint64_t expires_ms; /* 0: free */
 };
+
+struct import_job;
 
 struct ui {
     uv_loop_t *loop;
@@ -43,6 +46,28 @@ struct ui {
     ui_reader_fn reader;
     void *live_data;
     struct session sessions[MAX_SESSIONS];
+    struct import_job *job; /* the bundle being imported from the page, or NULL */
+    char self[4096];        /* this program, which imports it: /proc/self/exe at start */
+};
+
+/*
+ * A sealed bundle posted by the page is imported by this very program as `kortnod bundle import
+ * FILE` in a child process, exactly as from the command line: checked whole before anything is
+ * stored, noted as the maker's last contact, and passed on by the daemon as a command's writes
+ * are. The loop keeps serving meanwhile; the answer goes out when the child ends.
+ */
+struct import_job {
+    struct ui *u;
+    h2o_req_t *req;           /* NULL once answered, or once the client went away */
+    struct import_job **slot; /* in the request's pool: tells the job when the pool goes */
+    uv_process_t proc;
+    uv_pipe_t out;
+    char path[4200];
+    char text[4096]; /* what the child printed (stdout and stderr), cut at the end */
+    size_t len;
+    int64_t status;
+    int open; /* handles not yet closed */
+    bool exited, eof;
 };
 
 struct ui_handler {
@@ -428,16 +453,22 @@ static int api_step(struct ui *u, h2o_req_t *req, const char *type)
  */
 static int api_bundle(struct ui *u, h2o_req_t *req)
 {
-    char sealed[4200], name[96], hubhex[STORE_ID_HEX_LEN + 1];
+    char sealed[4200], name[96], hubhex[STORE_ID_HEX_LEN + 1], forhex[STORE_ID_HEX_LEN + 1];
     uint8_t netkey[32], hub[STORE_KEY_LEN];
     json_t *since = NULL;
     uint64_t count = 0;
-    int r;
+    /* for=NODEID: a file for that node (the hub's page, one per computer); else for the hub. */
+    int r = query_param(req, "for", forhex, sizeof(forhex));
+    if (r == -2 || (r == 0 && (strlen(forhex) != STORE_ID_HEX_LEN ||
+                               store_unhex(forhex, hub, STORE_KEY_LEN) < 0)))
+        return send_error(req, 400, "for is a node id: 64 hex digits");
+    bool for_node = r == 0;
     if ((r = node_netkey_load(u->n, netkey)) < 0)
         return send_error(req, 500, "no network key on this node");
-    /* The hub's clock as this node's record of links has it (kortnod status's hub line). */
-    if (store_meta_get(u->n->store, "hub", hubhex, sizeof(hubhex)) == 0 &&
-        store_unhex(hubhex, hub, STORE_KEY_LEN) == 0)
+    /* That node's clock as this node's record of links has it (kortnod status): what it lacks.
+     * Unknown: everything. */
+    if (for_node || (store_meta_get(u->n->store, "hub", hubhex, sizeof(hubhex)) == 0 &&
+                     store_unhex(hubhex, hub, STORE_KEY_LEN) == 0))
         since = node_link_clock(u->n, hub);
     snprintf(sealed, sizeof(sealed), "%s/.bundle-ui-%d.sealed", u->n->dir, (int)getpid());
     r = node_bundle_export(u->n, netkey, since, sealed, &count);
@@ -461,7 +492,11 @@ static int api_bundle(struct ui *u, h2o_req_t *req)
     }
     char month[16];
     store_month(node_now_ms(), month);
-    int nl = snprintf(name, sizeof(name), "attachment; filename=\"kortnod-bundle-%s.knb\"", month);
+    char who[16] = "";
+    if (for_node)
+        snprintf(who, sizeof(who), "for-%.8s-", forhex);
+    int nl = snprintf(name, sizeof(name), "attachment; filename=\"kortnod-bundle-%s%s.knb\"", who,
+                      month);
     h2o_iovec_t d = h2o_strdup(&req->pool, name, (size_t)nl);
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("content-disposition"), 0, NULL,
                           d.base, d.len);
@@ -476,6 +511,169 @@ static int api_bundle(struct ui *u, h2o_req_t *req)
 }
 
 /* ---- the handler ---- */
+
+/* The request's pool is being freed: the client is gone (or the answer was sent). */
+static void on_req_disposed(void *p)
+{
+    struct import_job **slot = p;
+    if (*slot) {
+        (*slot)->req = NULL;
+        (*slot)->slot = NULL;
+    }
+}
+
+static void on_job_closed(uv_handle_t *h)
+{
+    struct import_job *j = h->data;
+    if (--j->open > 0)
+        return;
+    free(j);
+}
+
+/* Both the child's end and its output's end have come: answer, clean up. */
+static void job_finish(struct import_job *j)
+{
+    if (!j->exited || !j->eof)
+        return;
+    unlink(j->path);
+    j->text[j->len] = '\0';
+    if (j->req) {
+        json_t *lines = json_array();
+        for (char *line = strtok(j->text, "\n"); line; line = strtok(NULL, "\n")) {
+            /* The temporary file's name means nothing to the person who chose the file. */
+            char shown[sizeof(j->text) + 16], *at = strstr(line, j->path);
+            if (at)
+                snprintf(shown, sizeof(shown), "%.*sthe file%s", (int)(at - line), line,
+                         at + strlen(j->path));
+            json_t *str = json_string(at ? shown : line);
+            json_array_append_new(lines, str ? str : json_string("(not UTF-8)"));
+        }
+        json_t *doc = j->status == 0 ? json_pack("{s:b,s:o}", "ok", 1, "output", lines)
+                                     : json_pack("{s:s,s:o}", "error",
+                                                 json_array_size(lines)
+                                                     ? json_string_value(json_array_get(lines, 0))
+                                                     : "the import failed",
+                                                 "output", lines);
+        if (j->status != 0 && json_array_size(lines)) {
+            /* The reason is the line that says kortnod refused. */
+            size_t i;
+            json_t *x;
+            json_array_foreach (lines, i, x)
+                if (!strncmp(json_string_value(x), "kortnod: ", 9))
+                    json_object_set(doc, "error", x);
+        }
+        *j->slot = NULL; /* the pool may outlive the job */
+        j->slot = NULL;
+        send_json(j->req, j->status == 0 ? 200 : 409, doc);
+        j->req = NULL;
+    }
+    if (j->u->job == j)
+        j->u->job = NULL;
+    uv_close((uv_handle_t *)&j->proc, on_job_closed);
+    uv_close((uv_handle_t *)&j->out, on_job_closed);
+}
+
+static void on_job_exit(uv_process_t *p, int64_t status, int sig)
+{
+    struct import_job *j = p->data;
+    j->status = sig ? 128 + sig : status;
+    j->exited = true;
+    job_finish(j);
+}
+
+static void on_job_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    struct import_job *j = h->data;
+    (void)hint;
+    size_t room = sizeof(j->text) - 1 - j->len;
+    static char sink[512]; /* past the room: read and dropped */
+    *buf = room ? uv_buf_init(j->text + j->len, (unsigned)room) : uv_buf_init(sink, sizeof(sink));
+}
+
+static void on_job_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct import_job *j = s->data;
+    if (n > 0 && buf->base == j->text + j->len)
+        j->len += (size_t)n;
+    if (n < 0) {
+        uv_read_stop(s);
+        j->eof = true;
+        job_finish(j);
+    }
+}
+
+/* POST /api/bundle/import: the body is a sealed bundle (docs/api.md). */
+static int api_import(struct ui *u, h2o_req_t *req)
+{
+    if (req->entity.len == 0)
+        return send_error(req, 400, "no file: the body is the sealed bundle");
+    if (req->entity.len > MAX_IMPORT)
+        return send_error(req, 413, "the file is larger than 64 MiB: use kortnod bundle import");
+    if (u->job)
+        return send_error(req, 409, "another file is being read in; try again in a moment");
+    if (!u->self[0])
+        return send_error(req, 500, "this program's path is not known (/proc/self/exe)");
+    struct import_job *j = kn_xcalloc(1, sizeof(*j));
+    j->u = u;
+    snprintf(j->path, sizeof(j->path), "%s/.ui-import-XXXXXX", u->n->dir);
+    int fd = mkstemp(j->path); /* mode 0600 */
+    size_t done = 0;
+    while (fd >= 0 && done < req->entity.len) {
+        ssize_t w = write(fd, req->entity.base + done, req->entity.len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    if (fd < 0 || done < req->entity.len || close(fd) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            unlink(j->path);
+        free(j);
+        return send_error(req, 500, strerror(e));
+    }
+    /* One pipe for both stdout and stderr, so that the lines keep their order. */
+    char *argv[] = { u->self, "--data", u->n->dir, "bundle", "import", j->path, NULL };
+    uv_file fds[2];
+    int r = uv_pipe(fds, UV_NONBLOCK_PIPE, 0);
+    if (r < 0) {
+        unlink(j->path);
+        free(j);
+        return send_error(req, 500, uv_strerror(r));
+    }
+    uv_stdio_container_t stdio[3] = {
+        { .flags = UV_IGNORE },
+        { .flags = UV_INHERIT_FD, .data.fd = fds[1] },
+        { .flags = UV_INHERIT_FD, .data.fd = fds[1] },
+    };
+    uv_process_options_t o = {
+        .file = u->self, .args = argv, .exit_cb = on_job_exit, .stdio_count = 3, .stdio = stdio
+    };
+    uv_pipe_init(u->loop, &j->out, 0);
+    j->out.data = j;
+    j->proc.data = j;
+    r = uv_spawn(u->loop, &j->proc, &o);
+    close(fds[1]);
+    if (r == 0)
+        r = uv_pipe_open(&j->out, fds[0]);
+    else
+        close(fds[0]);
+    if (r < 0) {
+        unlink(j->path);
+        j->open = 1;
+        uv_close((uv_handle_t *)&j->out, on_job_closed);
+        return send_error(req, 500, uv_strerror(r));
+    }
+    j->open = 2;
+    uv_read_start((uv_stream_t *)&j->out, on_job_alloc, on_job_read);
+    struct import_job **slot = h2o_mem_alloc_shared(&req->pool, sizeof(*slot), on_req_disposed);
+    *slot = j;
+    j->slot = slot;
+    j->req = req;
+    u->job = j;
+    return 0;
+}
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
@@ -530,6 +728,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return api_report(u, req, path + 12);
     if (post && !strncmp(path, "/api/step/", 10))
         return api_step(u, req, path + 10);
+    if (post && !strcmp(path, "/api/bundle/import"))
+        return api_import(u, req);
     return send_error(req, 404, "no such API call");
 }
 
@@ -580,6 +780,8 @@ int ui_start(uv_loop_t *loop, struct node *n, const char *host, int port, ui_liv
     u->reader = reader;
     u->live_data = data;
     snprintf(u->url, sizeof(u->url), "http://%s:%d/", host, port);
+    ssize_t sl = readlink("/proc/self/exe", u->self, sizeof(u->self) - 1);
+    u->self[sl > 0 ? (size_t)sl : 0] = '\0';
     snprintf(u->hosts[0], sizeof(u->hosts[0]), "%s:%d", host, port);
     snprintf(u->hosts[1], sizeof(u->hosts[1]), "localhost:%d", port);
     snprintf(u->origins[0], sizeof(u->origins[0]), "http://%s:%d", host, port);
@@ -595,7 +797,8 @@ int ui_start(uv_loop_t *loop, struct node *n, const char *host, int port, ui_liv
     h2o_config_init(&u->config);
     u->config.http1.req_timeout = REQ_TIMEOUT;
     u->config.http2.idle_timeout = REQ_TIMEOUT;
-    u->config.max_request_entity_size = MAX_BODY;
+    /* The import takes a file; every other POST checks MAX_BODY itself. */
+    u->config.max_request_entity_size = MAX_IMPORT;
     h2o_hostconf_t *hc =
         h2o_config_register_host(&u->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pc = h2o_config_register_path(hc, "/", 0);
@@ -632,7 +835,7 @@ static void on_disposed(uv_timer_t *t)
 static void on_wait(uv_timer_t *t)
 {
     struct ui *u = t->data;
-    if (!h2o_linklist_is_empty(&u->ctx.http1._conns) ||
+    if (u->job || !h2o_linklist_is_empty(&u->ctx.http1._conns) ||
         !h2o_linklist_is_empty(&u->ctx.http2._conns))
         return;
     /* request_shutdown armed HTTP/2's graceful-shutdown timer even with no HTTP/2 connection;

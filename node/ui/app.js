@@ -100,6 +100,17 @@ const DICT = {
     'sec.overview': 'Läget i landet',
     'sec.offices': 'Kontor',
     'sec.directory': 'Katalogen över kortkontor',
+    'import.label': 'Läs in en fil från USB-minnet',
+    'import.button': 'Läs in filen',
+    'import.choose': 'Välj först filen på USB-minnet.',
+    'import.busy': 'Läser in {name} …',
+    'import.done': 'Filen {name} är inläst: {n} nya poster.',
+    'import.failed': 'Filen {name} lästes inte in. Inget ändrades.',
+    'import.hint': 'En fil från navet (eller från ett annat kontor) som någon tagit med på ett USB-minne. Den är krypterad och kontrolleras hel innan något läses in.',
+    'import.hint.hub': 'En fil från ett kontor som kom på ett USB-minne eller med posten. Den är krypterad och kontrolleras hel innan något läses in.',
+    'col.file': 'Fil till datorn',
+    'nodes.file': 'Spara fil',
+    'nodes.file.for': 'Spara fil till {node}, för USB-minnet',
     'directory.desc': 'Den publika listan, som vårdgivarna ser den: öppna kontor (en organisation med minst två ID-administratörer). Ett nytt kontor kommer med så fort det uppfyller det.',
     'directory.none': 'Inget kontor är med i katalogen ännu.',
     'directory.csv': 'Ladda ner katalogen som CSV (för publicering)',
@@ -142,7 +153,7 @@ const DICT = {
     'reader.lookup': 'Kunde inte slå upp kortet: {why}',
     'reader.error': 'Kortet i läsaren gick inte att läsa: {why}. Ta ut kortet och sätt i det igen.',
     'reader.refused': 'STOPP: {why}',
-    'reader.service.down': 'Kortläsartjänsten på datorn är inte igång. {detail}',
+    'reader.service.down': 'Kortläsartjänsten på datorn är inte igång.',
     'reader.service.starting': 'Kortläsartjänsten startar …',
     'reader.noreaders': 'Ingen kortläsare är ansluten. Sätt i kortläsaren i en USB-port.',
     'reader.off': 'Kortnod bevakar ingen kortläsare på den här datorn.',
@@ -160,7 +171,7 @@ const DICT = {
     'sync.waiting.live': '{n} händelser skickas nu.',
     'sync.allsent': 'Allt är skickat.',
     'sync.bundle': 'Spara en fil till navet på USB-minnet',
-    'sync.bundle.help': 'Filen är krypterad: den som hittar minnet kan inte läsa den. Skicka den till navet, som läser in den med kortnod bundle import.',
+    'sync.bundle.help': 'Filen är krypterad: den som hittar minnet kan inte läsa den. Skicka den till navet, som läser in den på sin sida (eller med kortnod bundle import).',
     'sync.nodaemon': 'Kortnod körs inte just nu: inget skickas eller tas emot. Det du registrerar sparas och skickas när programmet körs igen.',
     'sync.old': 'Det är länge sedan navet hördes av. Kontrollera internetanslutningen, eller skicka en fil med USB-minne.',
     'sync.hub': 'Navet: {connected} av {total} datorer anslutna nu; {late} har inte hörts av på 7 dagar.',
@@ -574,6 +585,17 @@ const DICT = {
     'sec.overview': 'The country at a glance',
     'sec.offices': 'Offices',
     'sec.directory': 'Directory of card offices',
+    'import.label': 'Read in a file from the USB stick',
+    'import.button': 'Read in the file',
+    'import.choose': 'First choose the file on the USB stick.',
+    'import.busy': 'Reading in {name} …',
+    'import.done': 'The file {name} is read in: {n} new entries.',
+    'import.failed': 'The file {name} was not read in. Nothing changed.',
+    'import.hint': 'A file from the hub (or another office) that someone brought on a USB stick. It is encrypted and checked whole before anything is read in.',
+    'import.hint.hub': 'A file from an office that came on a USB stick or by post. It is encrypted and checked whole before anything is read in.',
+    'col.file': 'File for the computer',
+    'nodes.file': 'Save file',
+    'nodes.file.for': 'Save file for {node}, for the USB stick',
     'directory.desc': 'The public list, as care providers see it: open offices (an organisation with at least two ID administrators). A new office is in it as soon as it qualifies.',
     'directory.none': 'No office is in the directory yet.',
     'directory.csv': 'Download the directory as CSV (for publishing)',
@@ -614,7 +636,7 @@ const DICT = {
     'reader.lookup': 'Could not look the card up: {why}',
     'reader.error': 'The card in the reader could not be read: {why}. Take it out and put it in again.',
     'reader.refused': 'STOP: {why}',
-    'reader.service.down': 'The smart card service on this computer is not running. {detail}',
+    'reader.service.down': 'The smart card service on this computer is not running.',
     'reader.service.starting': 'The smart card service is starting …',
     'reader.noreaders': 'No card reader is connected. Plug the reader into a USB port.',
     'reader.off': 'Kortnod watches no card reader on this computer.',
@@ -631,7 +653,7 @@ const DICT = {
     'sync.waiting.live': '{n} events being sent now.',
     'sync.allsent': 'Everything is sent.',
     'sync.bundle': 'Save a file for the hub on the USB stick',
-    'sync.bundle.help': 'The file is encrypted: whoever finds the stick cannot read it. Send it to the hub, which reads it in with kortnod bundle import.',
+    'sync.bundle.help': 'The file is encrypted: whoever finds the stick cannot read it. Send it to the hub, which reads it in on its page (or with kortnod bundle import).',
     'sync.nodaemon': 'Kortnod is not running right now: nothing is sent or received. What you record is kept and sent when it runs again.',
     'sync.old': 'The hub has not been heard from for a long time. Check the internet connection, or send a file on a USB stick.',
     'sync.hub': 'Hub: {connected} of {total} computers connected now; {late} not heard from for 7 days.',
@@ -1993,7 +2015,9 @@ function renderReader(el) {
     return;
   }
   if (rd.service === 'down') {
-    el.append(h('p.box.warn', { text: t('reader.service.down', { detail: rd.detail || '' }).trim() }));
+    // The daemon's own words (English) after the Swedish sentence, marked as English.
+    el.append(h('p.box.warn', null, t('reader.service.down'),
+      rd.detail ? h('span.small.block', { lang: 'en', text: rd.detail }) : null));
     return;
   }
   if (rd.service === 'starting') {
@@ -2225,14 +2249,69 @@ function peersTable(peers) {
       },
     { label: t('col.inout'), cell: (p) => fmtNum(p.entries_in) + ' / ' + fmtNum(p.entries_out) },
     { label: t('col.waiting'), cell: (p) => typeof p.waiting === 'number' ? fmtNum(p.waiting) : t('none'),
-      num: true }
-  ], peers, { rowClass: (p) => !p.connected && (!p.last_sync_ms ||
+      num: true },
+    // The hub: what that computer lacks, as a sealed file for a USB stick.
+    isHub() ? { label: t('col.file'), cell: (p) => h('a.download', { href: '/api/bundle?for=' + p.node,
+      download: 'kortnod-bundle-' + shortId(p.node) + '.knb', text: t('nodes.file'),
+      'aria-label': t('nodes.file.for', { node: peerName(p.node) }) }) } : null
+  ].filter(Boolean), peers, { rowClass: (p) => !p.connected && (!p.last_sync_ms ||
     Date.now() - p.last_sync_ms > 7 * 86400000) ? 'late' : null });
 }
 function peerName(node) {
   if (S.status && S.status.hub && S.status.hub.node === node) return t('who.hub') + ' (' + shortId(node) + ')';
   if (S.session && S.session.node.id === node) return S.session.node.name;
   return shortId(node);
+}
+
+/* Reading in a sealed file from a USB stick (POST /api/bundle/import): a form in the section's
+ * controls, which are drawn once, so that a chosen file stays chosen while the section is drawn
+ * again around it. */
+function importControls(el) {
+  const input = h('input', { id: 'import-file', type: 'file', accept: '.knb,.kbundle,application/octet-stream',
+    'aria-describedby': 'import-hint' });
+  const out = h('div', { id: 'import-result', role: 'status', 'aria-live': 'polite' });
+  const button = h('button.btn.secondary', { type: 'submit', text: t('import.button') });
+  const form = h('form.filters', null,
+    h('div.field.inline', null, h('label', { for: 'import-file', text: t('import.label') }), input),
+    button);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    out.textContent = '';
+    const file = input.files && input.files[0];
+    if (!file) {
+      out.append(h('p.box.warn', { text: t('import.choose') }));
+      return;
+    }
+    button.setAttribute('aria-disabled', 'true');
+    out.append(h('p.muted', { text: t('import.busy', { name: file.name }) }));
+    let res = null;
+    let body = null;
+    try {
+      res = await fetch('/api/bundle/import', { method: 'POST', credentials: 'same-origin',
+        cache: 'no-store', headers: { 'Content-Type': 'application/octet-stream',
+          'X-CSRF-Token': S.csrf, Accept: 'application/json' }, body: file });
+      body = await res.json().catch(() => null);
+    } catch (err) {
+      res = null;
+    }
+    button.removeAttribute('aria-disabled');
+    out.textContent = '';
+    const lines = body && Array.isArray(body.output) ? body.output : [];
+    if (res && res.ok) {
+      const m = lines.map((l) => /: \d+ records: (\d+) new/.exec(l)).find(Boolean);
+      out.append(h('p.box.ok', { text: t('import.done', { name: file.name, n: fmtNum(m ? Number(m[1]) : 0) }) }));
+      input.value = '';
+      refreshData();
+      statusTick();
+    } else {
+      const why = body && body.error ? body.error : res ? String(res.status) : t('err.network');
+      out.append(h('p.box.bad', null, t('import.failed', { name: file.name }),
+        h('span.small.block', { lang: 'en', text: why })));
+      lines.splice(0, lines.length, ...lines.filter((l) => l !== why));
+    }
+    if (lines.length) out.append(h('pre.small.output', { lang: 'en', text: lines.join('\n') }));
+  });
+  el.append(form, h('p.small.muted', { id: 'import-hint', text: t(isHub() ? 'import.hint.hub' : 'import.hint') }), out);
 }
 
 function renderSync(el) {
@@ -2337,7 +2416,7 @@ const OFFICE_SECTIONS = [
     controls: (el) => monthControl(el, 'earn-month'), key: () => [S.ver] },
   { id: 'cards', title: 'sec.cards', wide: true, render: renderCards, controls: cardsControls,
     key: () => [S.ver, S.cardsFilter] },
-  { id: 'sync', title: 'sec.sync', render: renderSync, key: syncKey },
+  { id: 'sync', title: 'sec.sync', render: renderSync, controls: importControls, key: syncKey },
   { id: 'steps', title: 'sec.steps', render: () => {}, controls: stepsControls, key: () => 0 },
   { id: 'mine', title: 'sec.mine_conflicts', wide: true, render: renderMineConflicts,
     key: () => [S.ver] }
@@ -2746,7 +2825,8 @@ const HUB_SECTIONS = [
     key: () => [S.ver, S.alertsOffice] },
   { id: 'invoice', title: 'sec.invoice', wide: true, render: renderInvoice,
     controls: (el) => monthControl(el, 'inv-month'), key: () => [S.ver] },
-  { id: 'nodes', title: 'sec.nodes', wide: true, render: renderNodes, key: syncKey },
+  { id: 'nodes', title: 'sec.nodes', wide: true, render: renderNodes, controls: importControls,
+    key: syncKey },
   { id: 'search', title: 'sec.search', wide: true, render: renderSearch, controls: searchControls,
     key: () => [S.search, S.ver] },
   { id: 'steps', title: 'sec.steps', render: () => {}, controls: stepsControls, key: () => 0 }

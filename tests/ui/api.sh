@@ -160,6 +160,36 @@ expect_rc 0 "the hub imports the page's bundle"
 expect_text "made by node ${NID[o]:0:8}" "$OUT" "the page's bundle"
 ok "a sealed bundle for the hub from the API: the hub imports it"
 
+# A sealed bundle read in through the page (a file from a USB stick): the hub's answer.
+kn "$T/hub" bundle export --all --out "$T/from-hub.knb"
+expect_rc 0 "the hub's bundle for o"
+import_() { # FILE [CSRF] - POST it to /api/bundle/import
+    CODE=$(curl -s -b "$T/jar" -o "$T/.body" -w '%{http_code}' -X POST -H "X-CSRF-Token: ${2-$CSRF}" \
+        -H 'Content-Type: application/octet-stream' --data-binary "@$1" "$BASE/api/bundle/import")
+    BODY=$(cat "$T/.body")
+}
+import_ "$T/from-hub.knb" ""
+[[ $CODE == 403 ]] || fail "an import without the CSRF token: $CODE $BODY"
+for round in first second; do
+    import_ "$T/from-hub.knb"
+    [[ $CODE == 200 && "$BODY" =~ \"ok\":true && "$BODY" =~ "the file: made by node ${NID[hub]:0:8}" ]] ||
+        fail "the $round import through the page: $CODE $BODY"
+done
+head -c "$(($(stat -c %s "$T/from-hub.knb") - 20))" "$T/from-hub.knb" >"$T/cut.knb"
+import_ "$T/cut.knb"
+[[ $CODE == 409 && "$BODY" =~ "nothing was imported" ]] || fail "a cut-off bundle: $CODE $BODY"
+echo "not a bundle" >"$T/junk.knb"
+import_ "$T/junk.knb"
+[[ $CODE == 409 && "$BODY" =~ "nothing was imported" ]] || fail "a file that is not a bundle: $CODE $BODY"
+: >"$T/empty.knb"
+import_ "$T/empty.knb"
+[[ $CODE == 400 ]] || fail "an empty body: $CODE $BODY"
+kn "$T/o" status --json
+py_status='import json,sys; d=json.loads(sys.argv[1]); assert any(p["path"]=="bundle" and p["node"]=="'"${NID[hub]}"'" for p in d["peers"]), d'
+python3 -c "$py_status" "$OUT" || fail "status does not show the bundle from the hub: $OUT"
+ls "$T/o"/.ui-import-* >/dev/null 2>&1 && fail "an imported file was left in o's data directory"
+ok "a sealed bundle read in through the page: imported (twice: nothing new), a cut-off file and one that is no bundle refused saying so, an empty body or no CSRF token refused; status shows the bundle; no file left behind"
+
 # ---- stopping with a browser's connection open; off; loopback only ----
 python3 - "${PORT[ui]}" <<'EOF' &
 import socket, sys, time

@@ -192,6 +192,31 @@ try {
     "the hub's page shows the public directory, with its CSV for publishing", `${dir.slice(0, 120)} | ${csv}`);
   const offices = await sectionShows(hub, 'Kontor', '\\bo\\b');
   check(/\bo\b.*\b2\b/.test(offices), "the hub's list of offices gives office o's two administrators", offices);
+  // ---- the USB stick both ways, through the pages: the office's file read in at the hub, and
+  // the hub's file for the office read in at the office ----
+  async function readIn(p, file) {
+    await p.locator('#import-file').setInputFiles(file);
+    await p.getByRole('button', { name: 'Läs in filen' }).click();
+    await p.waitForSelector('#import-result .box', { timeout: 20000 });
+    return p.locator('#import-result').innerText();
+  }
+  const atHub = await readIn(hub, path.join(args.artifacts, 'bundle-for-the-hub.knb'));
+  check(/är inläst/.test(atHub) && /made by node/.test(atHub), "the hub's page reads in the office's file", atHub);
+  const [forOffice] = await Promise.all([
+    hub.waitForEvent('download'),
+    hub.getByRole('link', { name: /^Spara fil till / }).first().click(),
+  ]);
+  const officeFile = path.join(args.artifacts, 'bundle-for-the-office.knb');
+  await forOffice.saveAs(officeFile);
+  const atOffice = await readIn(page, officeFile);
+  check(/är inläst/.test(atOffice), "the office's page reads in the hub's file for it", atOffice);
+  ok(`a file both ways by USB stick through the pages (${forOffice.suggestedFilename()})`);
+  const junk = path.join(args.artifacts, 'not-a-bundle.knb');
+  (await import('node:fs')).writeFileSync(junk, 'not a bundle\n');
+  const refused = await readIn(page, junk);
+  check(/lästes inte in/.test(refused) && /nothing was imported/.test(refused),
+    'a file that is no bundle is refused, saying why', refused);
+  await shot(page, 'office-import-refused');
   await shot(hub, 'hub-1280x800');
   check(await fits(hub), 'the hub page fits 1280×800');
   const hubA11y = await browser.newContext({ bypassCSP: true, storageState: await hubContext.storageState() });
