@@ -474,21 +474,9 @@ static int api_bundle(struct ui *u, h2o_req_t *req)
     r = node_bundle_export(u->n, netkey, since, sealed, &count);
     sodium_memzero(netkey, sizeof(netkey));
     json_decref(since);
-    char *data = NULL;
-    size_t len = 0;
-    FILE *f = r == 0 ? fopen(sealed, "rb") : NULL;
-    if (f) {
-        fseek(f, 0, SEEK_END);
-        long size = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        data = size >= 0 ? kn_xmalloc((size_t)size + 1) : NULL;
-        len = data && fread(data, 1, (size_t)size, f) == (size_t)size ? (size_t)size : 0;
-        fclose(f);
-    }
-    unlink(sealed);
-    if (r < 0 || !len) {
-        free(data);
-        return send_error(req, 500, r < 0 ? kn_strerror(r) : "cannot read the bundle");
+    if (r < 0) {
+        unlink(sealed);
+        return send_error(req, 500, kn_strerror(r));
     }
     char month[16];
     store_month(node_now_ms(), month);
@@ -505,9 +493,19 @@ static int api_bundle(struct ui *u, h2o_req_t *req)
     h2o_iovec_t c = h2o_strdup(&req->pool, n_entries, (size_t)cl);
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-kortnod-entries"), 0, NULL,
                           c.base, c.len);
-    r = send_body(req, 200, "application/octet-stream", data, len);
-    free(data);
-    return r;
+    security_headers(req);
+    /* Sent from the file in pieces, never whole in memory (a hub's file for a node that never
+     * said its clock is the whole log). h2o holds the file open (no file cache: ui_start), so it
+     * is unlinked at once and its space freed when the answer is sent. */
+    r = h2o_file_send(req, 200, "OK", sealed,
+                      h2o_iovec_init(H2O_STRLIT("application/octet-stream")),
+                      H2O_FILE_FLAG_NO_ETAG);
+    unlink(sealed);
+    if (r != 0) {
+        req->res.headers = (h2o_headers_t){ NULL, 0, 0 };
+        return send_error(req, 500, "cannot send the bundle");
+    }
+    return 0;
 }
 
 /* ---- the handler ---- */
@@ -799,6 +797,7 @@ int ui_start(uv_loop_t *loop, struct node *n, const char *host, int port, ui_liv
     u->config.http2.idle_timeout = REQ_TIMEOUT;
     /* The import takes a file; every other POST checks MAX_BODY itself. */
     u->config.max_request_entity_size = MAX_IMPORT;
+    u->config.filecache.capacity = 0; /* files sent (bundles) are unlinked as soon as opened */
     h2o_hostconf_t *hc =
         h2o_config_register_host(&u->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pc = h2o_config_register_path(hc, "/", 0);

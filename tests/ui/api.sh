@@ -155,6 +155,10 @@ ok "steps list, invoice CSV download, status with the hub connected"
 CODE=$(curl -s -b "$T/jar" -o "$T/page.knb" -D "$T/.hdrs" -w '%{http_code}' "$BASE/api/bundle")
 HDRS=$(cat "$T/.hdrs")
 [[ $CODE == 200 && "$HDRS" =~ attachment && "$HDRS" =~ x-kortnod-entries ]] || fail "api/bundle: $CODE $HDRS"
+# Sent from a file that is gone once sent: the daemon holds no deleted file open afterwards.
+sleep 0.2
+held=$(find "/proc/${DPID[o]}/fd" -lname '*.bundle-ui-*' 2>/dev/null | wc -l)
+[[ $held == 0 ]] || fail "the daemon still holds $held bundle file(s) open after sending"
 kn "$T/hub" bundle import "$T/page.knb"
 expect_rc 0 "the hub imports the page's bundle"
 expect_text "made by node ${NID[o]:0:8}" "$OUT" "the page's bundle"
