@@ -287,10 +287,8 @@ static int serve(FILE *out, const char *tmp, struct demo_node *nodes, size_t cou
         (r = step(out, &nodes[0], "card.shipped",
                   "{\"order\":\"DEMO-1\",\"serial\":\"SN-DEMO-1\",\"rek\":\"RR-DEMO-1\"}")))
         return r;
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n < 0)
-        return -errno;
-    self[n] = '\0';
+    if ((r = node_self_path(self, sizeof(self))) < 0)
+        return r;
     snprintf(path, sizeof(path), "%s/network.key", nodes[0].path);
     char hub_hex[STORE_ID_HEX_LEN + 1];
     store_hex(nodes[0].n->id.pk, STORE_KEY_LEN, hub_hex);

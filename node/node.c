@@ -148,6 +148,17 @@ void node_short_id(const uint8_t key[STORE_KEY_LEN], char out[9])
     out[8] = '\0';
 }
 
+int node_self_path(char *out, size_t size)
+{
+    ssize_t n = readlink("/proc/self/exe", out, size - 1);
+    if (n < 0) {
+        out[0] = '\0';
+        return -errno;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
 void node_format_time(uint64_t ms, char out[32])
 {
     time_t t = (time_t)(ms / 1000);

@@ -144,6 +144,8 @@ void node_short_id(const uint8_t key[STORE_KEY_LEN], char out[9]);
 
 /* node_format_time() - ISO 8601 UTC with milliseconds; out has room for 32. */
 void node_format_time(uint64_t ms, char out[32]);
+/* node_self_path() - this program's file (/proc/self/exe), to run it again: 0 or -errno. */
+int node_self_path(char *out, size_t size);
 
 /* node_now_ms() - the wall clock in milliseconds since 1970. */
 uint64_t node_now_ms(void);

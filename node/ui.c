@@ -546,27 +546,22 @@ static void job_finish(struct import_job *j)
             json_t *str = json_string(at ? shown : line);
             json_array_append_new(lines, str ? str : json_string("(not UTF-8)"));
         }
+        /* A refusal's reason is the line that says kortnod refused, else the first line. */
+        json_t *why = json_array_get(lines, 0), *x;
+        size_t i;
+        json_array_foreach (lines, i, x)
+            if (!strncmp(json_string_value(x), "kortnod: ", 9))
+                why = x;
         json_t *doc = j->status == 0 ? json_pack("{s:b,s:o}", "ok", 1, "output", lines)
                                      : json_pack("{s:s,s:o}", "error",
-                                                 json_array_size(lines)
-                                                     ? json_string_value(json_array_get(lines, 0))
-                                                     : "the import failed",
+                                                 why ? json_string_value(why) : "the import failed",
                                                  "output", lines);
-        if (j->status != 0 && json_array_size(lines)) {
-            /* The reason is the line that says kortnod refused. */
-            size_t i;
-            json_t *x;
-            json_array_foreach (lines, i, x)
-                if (!strncmp(json_string_value(x), "kortnod: ", 9))
-                    json_object_set(doc, "error", x);
-        }
         *j->slot = NULL; /* the pool may outlive the job */
         j->slot = NULL;
         send_json(j->req, j->status == 0 ? 200 : 409, doc);
         j->req = NULL;
     }
-    if (j->u->job == j)
-        j->u->job = NULL;
+    j->u->job = NULL; /* one file at a time: this one */
     uv_close((uv_handle_t *)&j->proc, on_job_closed);
     uv_close((uv_handle_t *)&j->out, on_job_closed);
 }
@@ -778,8 +773,7 @@ int ui_start(uv_loop_t *loop, struct node *n, const char *host, int port, ui_liv
     u->reader = reader;
     u->live_data = data;
     snprintf(u->url, sizeof(u->url), "http://%s:%d/", host, port);
-    ssize_t sl = readlink("/proc/self/exe", u->self, sizeof(u->self) - 1);
-    u->self[sl > 0 ? (size_t)sl : 0] = '\0';
+    node_self_path(u->self, sizeof(u->self)); /* empty if unknown: api_import says so */
     snprintf(u->hosts[0], sizeof(u->hosts[0]), "%s:%d", host, port);
     snprintf(u->hosts[1], sizeof(u->hosts[1]), "localhost:%d", port);
     snprintf(u->origins[0], sizeof(u->origins[0]), "http://%s:%d", host, port);

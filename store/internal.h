@@ -39,6 +39,9 @@ extern const char store__domain_schema_v7[];
 extern const char store__domain_schema_v8[];
 extern const char store__domain_schema_v9[];
 void store__dom_free(struct store *s);
+/* store__report_functions() - the reports' SQL functions (kn_add_months, kn_day), once per
+ * connection, when it opens. */
+int store__report_functions(struct store *s);
 /* store__exec() - dom_exec() outside an entry being applied: a cached statement (pass a
  * literal), bound from fmt ('t' text, 'i' int64, 'b' 32-byte key), run once. */
 int store__exec(struct store *s, const char *sql, const char *fmt, ...);

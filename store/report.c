@@ -42,6 +42,16 @@ static void day_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
  * transit was shipped, since the oldest notice came, since the oldest card in storage was
  * collected (or stored), NULL when there is none. The inner query reads only the index
  * p_orders_stage (office, state and the stages' times). */
+int store__report_functions(struct store *s)
+{
+    int rc = sqlite3_create_function(s->db, "kn_add_months", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                     NULL, add_months_fn, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(s->db, "kn_day", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                     day_fn, NULL, NULL);
+    return store__db_err(rc);
+}
+
 static const char sql_stock[] =
     "SELECT o.office AS office, o.kind AS kind, o.status AS status,"
     " coalesce(sum(g.n) FILTER (WHERE g.state = 'ordered'), 0) AS ordered,"
@@ -194,10 +204,6 @@ int store_report(struct store *s, enum store_report which, const struct store_re
 
     if ((unsigned)which >= sizeof(sql) / sizeof(sql[0]))
         return KN_EINVAL;
-    sqlite3_create_function(s->db, "kn_add_months", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-                            add_months_fn, NULL, NULL);
-    sqlite3_create_function(s->db, "kn_day", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, day_fn,
-                            NULL, NULL);
     r = store__db_err(sqlite3_prepare_v2(s->db, sql[which], -1, &st, NULL));
     if (r < 0)
         goto out;

@@ -218,6 +218,8 @@ int store_open(const char *path, enum store_sync_mode mode, struct store **out)
         goto out;
     sqlite3_extended_result_codes(s->db, 0);
     sqlite3_busy_timeout(s->db, 5000);
+    if ((r = store__report_functions(s)) < 0)
+        goto out;
     if ((r = exec(s, "PRAGMA journal_mode = WAL")) < 0)
         goto out;
     if ((r = exec(s, mode == STORE_SYNC_FULL ? "PRAGMA synchronous = FULL"

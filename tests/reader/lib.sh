@@ -379,6 +379,19 @@ kiruna_card_shipped() {
     expect_rc 0 "import at kiruna"
 }
 
+# kiruna_ui - start kiruna's daemon with its web interface (reading the readers), and make a
+# one-time login link: in $LINK, the interface's address in $BASE.
+kiruna_ui() {
+    assign_ports kiruna ui
+    start kiruna "${PORT[ui]}"
+    wait_log kiruna "web interface on" 10 "the web interface"
+    wait_log kiruna "card reader added: $READER0" 10 "the readers"
+    kn "$T/kiruna" ui --print
+    expect_rc 0 "kortnod ui"
+    LINK=$(head -1 <<<"$OUT")
+    BASE="http://127.0.0.1:${PORT[ui]}"
+}
+
 # kiruna_card_stored - the same, and A1 is locked up at kiruna, waiting for its hand-over.
 kiruna_card_stored() {
     local step

@@ -25,14 +25,9 @@ make_cert "Anna Test" SE2321000016-TEST1
 RIGHT_CERT=$CERT
 vcard_start --cert "$WRONG_CERT" --cplc "$(cplc_hex 47905040BBBBBBBB)"
 
-assign_ports kiruna ui
-start kiruna "${PORT[ui]}"
-wait_log kiruna "web interface on" 10 "the web interface"
-wait_log kiruna "card reader added: $READER0" 10 "the readers"
-kn "$T/kiruna" ui --print
-expect_rc 0 "kortnod ui"
+kiruna_ui
 
-node "$UI_DIR/reader.mjs" --chromium "$CHROMIUM" --artifacts "$ART" --office "$(head -1 <<<"$OUT")" \
+node "$UI_DIR/reader.mjs" --chromium "$CHROMIUM" --artifacts "$ART" --office "$LINK" \
     --order A1 --vcard "$T/vcard.in" --reader "$READER0" \
     --wrong-cert "$WRONG_CERT" --wrong-cplc "$(cplc_hex 47905040BBBBBBBB)" \
     --right-cert "$RIGHT_CERT" --right-cplc "$(cplc_hex "$CHIP")" ||

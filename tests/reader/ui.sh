@@ -14,14 +14,8 @@ command -v curl >/dev/null || skip "no curl"
 reader_setup
 kiruna_card_stored
 
-assign_ports kiruna ui
-start kiruna "${PORT[ui]}"
-wait_log kiruna "web interface on" 10 "the web interface"
-wait_log kiruna "card reader added: $READER0" 10 "the readers"
-kn "$T/kiruna" ui --print
-expect_rc 0 "kortnod ui"
-BASE="http://127.0.0.1:${PORT[ui]}"
-curl -s -c "$T/jar" -o /dev/null "$(head -1 <<<"$OUT")"
+kiruna_ui
+curl -s -c "$T/jar" -o /dev/null "$LINK"
 CSRF=$(curl -s -b "$T/jar" "$BASE/api/session" | python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf"])')
 
 # post BODY - POST a hand-over; status in CODE, body in BODY.

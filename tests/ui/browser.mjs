@@ -7,11 +7,10 @@
 //
 //   node browser.mjs --chromium PATH --artifacts DIR --office LINK --hub LINK --other URL
 
-import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import {
-  args, ok, check, finish, shot, fits, collectErrors, stateOf, sectionShows, walkToBooked,
+  args, runBrowser, ok, check, shot, fits, collectErrors, stateOf, sectionShows, walkToBooked,
   tickHandoverChecks,
 } from './lib.mjs';
 
@@ -33,8 +32,7 @@ async function axe(context, url) {
   return result;
 }
 
-const browser = await chromium.launch({ executablePath: args.chromium, headless: true });
-try {
+await runBrowser(async (browser) => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const errors = collectErrors(page);
@@ -224,9 +222,4 @@ try {
   check(hubViolations.length === 0, "axe-core finds no accessibility violation on the hub's page", hubViolations.join('; '));
 
   check(errors.length === 0, 'no script error on the page', errors.join('; '));
-  await browser.close();
-  process.exit(finish(null));
-} catch (e) {
-  await browser.close();
-  process.exit(finish(e));
-}
+});

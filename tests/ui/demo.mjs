@@ -6,9 +6,8 @@
 //
 //   node demo.mjs --chromium PATH --artifacts DIR --office LINK --hub LINK --serial SERIAL
 
-import { chromium } from 'playwright-core';
 import {
-  args, ok, check, finish, shot, collectErrors, stateOf, sectionShows, walkToBooked,
+  args, runBrowser, ok, check, shot, collectErrors, stateOf, sectionShows, walkToBooked,
   tickHandoverChecks,
 } from './lib.mjs';
 
@@ -22,8 +21,7 @@ async function hubCount(hub) {
   });
 }
 
-const browser = await chromium.launch({ executablePath: args.chromium, headless: true });
-try {
+await runBrowser(async (browser) => {
   const hub = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   await hub.goto(args.hub);
   await hub.waitForSelector('#whoami:not(:empty)');
@@ -52,9 +50,4 @@ try {
   ok(`the hub's invoice basis counts the hand-over: ${inv.slice(0, 220)}`);
   await shot(hub, 'demo-hub');
   check(errors.length === 0, 'no script error on the page', errors.join('; '));
-  await browser.close();
-  process.exit(finish(null));
-} catch (e) {
-  await browser.close();
-  process.exit(finish(e));
-}
+});

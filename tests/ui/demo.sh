@@ -39,13 +39,19 @@ CSRF=$(curl -s -b "$T/jar" http://127.0.0.1:7181/api/session |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf"])')
 ok "the demo serves three pages; the office's one-time link logs in"
 
+# demo1_at JAR PORT STATE WHAT - wait (20 s at most, else fail saying WHAT) until the page on
+# PORT lists DEMO-1 in STATE (any state: "").
+demo1_at() {
+    local deadline=$(($(now_ms) + 20000))
+    until curl -s -b "$1" "http://127.0.0.1:$2/api/report/orders" |
+        python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin) if x["order_id"]=="DEMO-1"]; sys.exit(0 if r and sys.argv[1] in ("", r[0]["state"]) else 1)' "$3"; do
+        (($(now_ms) < deadline)) || fail "$4"
+        sleep 0.2
+    done
+}
+
 # The office's daemon fetches DEMO-1 from the hub's within moments of starting.
-deadline=$(($(now_ms) + 20000))
-until curl -s -b "$T/jar" http://127.0.0.1:7181/api/report/orders |
-    python3 -c 'import json,sys; sys.exit(0 if any(x["order_id"]=="DEMO-1" for x in json.load(sys.stdin)) else 1)'; do
-    (($(now_ms) < deadline)) || fail "DEMO-1 does not reach Storuman"
-    sleep 0.2
-done
+demo1_at "$T/jar" 7181 "" "DEMO-1 does not reach Storuman"
 
 SERIAL=$(grep -o 'printed on the card is [A-Z0-9-]*' "$T/demo.out" | grep -o '[A-Z0-9-]*$' || true)
 [[ "$SERIAL" == SN-DEMO-1 ]] || fail "the demo does not tell the card's serial: $(cat "$T/demo.out")"
@@ -71,12 +77,7 @@ else
     step card.stored '{"order":"DEMO-1","locked":true}'
     step handover.completed '{"order":"DEMO-1","serial":"'"$SERIAL"'","id_checked":true,"right_person":true,"pin_envelope":true}'
 fi
-deadline=$(($(now_ms) + 20000))
-until curl -s -b "$T/hubjar" http://127.0.0.1:7180/api/report/orders |
-    python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin) if x["order_id"]=="DEMO-1"]; sys.exit(0 if r and r[0]["state"]=="handed-over" else 1)'; do
-    (($(now_ms) < deadline)) || fail "the hub does not see DEMO-1 handed over"
-    sleep 0.2
-done
+demo1_at "$T/hubjar" 7180 handed-over "the hub does not see DEMO-1 handed over"
 ok "DEMO-1 walked from the notice to the hand-over at the office; the hub sees it handed over"
 
 kill -TERM "$DEMO"

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 //
-// What the browser tests (browser.mjs, reader.mjs) share: their arguments, ok/check lines,
-// screenshots, the fit check, one step through the page's forms, and a card walked from the
-// postal notice to a booked meeting.
+// What the browser tests (browser.mjs, reader.mjs, demo.mjs) share: their arguments, running
+// chromium, ok/check lines, screenshots, the fit check, one step through the page's forms, and a
+// card walked from the postal notice to a booked meeting.
 
 import path from 'node:path';
+import { chromium } from 'playwright-core';
 
 // --name value pairs of the command line.
 export const args = {};
@@ -22,10 +23,24 @@ export function check(cond, what, detail = '') {
   throw new Error(what);
 }
 // The exit status of a test that caught e (or null): 1 after any failure.
-export function finish(e) {
+function finish(e) {
   if (e && !failures) console.log(`FAIL - ${e.message}`);
   if (e) failures++;
   return failures ? 1 : 0;
+}
+
+// Run test(browser) in headless chromium (--chromium), then close it and exit: 0, or 1 after a
+// failed check or anything thrown.
+export async function runBrowser(test) {
+  const browser = await chromium.launch({ executablePath: args.chromium, headless: true });
+  let caught = null;
+  try {
+    await test(browser);
+  } catch (e) {
+    caught = e;
+  }
+  await browser.close();
+  process.exit(finish(caught));
 }
 
 export async function shot(page, name) {

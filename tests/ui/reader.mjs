@@ -11,9 +11,8 @@
 //        --wrong-cert DER --wrong-cplc HEX --right-cert DER --right-cplc HEX
 
 import { appendFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
 import {
-  args, ok, check, finish, shot, collectErrors, stateOf, sectionShows, walkToBooked,
+  args, runBrowser, ok, check, shot, collectErrors, stateOf, sectionShows, walkToBooked,
   tickHandoverChecks,
 } from './lib.mjs';
 
@@ -38,8 +37,7 @@ async function panel(page, re) {
   return h.jsonValue();
 }
 
-const browser = await chromium.launch({ executablePath: args.chromium, headless: true });
-try {
+await runBrowser(async (browser) => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const errors = collectErrors(page);
@@ -89,9 +87,4 @@ try {
   await panel(page, '^Inget kort i läsaren');
   ok('the card taken out: the panel says so');
   check(errors.length === 0, 'no script error on the page', errors.join('; '));
-  await browser.close();
-  process.exit(finish(null));
-} catch (e) {
-  await browser.close();
-  process.exit(finish(e));
-}
+});
